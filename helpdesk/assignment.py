@@ -1,0 +1,145 @@
+"""Auto-assignment: the least-loaded available agent of the ticket's level gets it.
+
+Callers hold the organization's write lock (see `lock_organization`), so two concurrent
+creations never both see the same agent as least loaded.
+"""
+
+from sqlalchemy import func, select, update
+
+from . import audit, notify
+from .db import is_sqlite
+from .extensions import db
+from .models import (
+    OPEN_STATUSES,
+    Agent,
+    Availability,
+    Level,
+    Organization,
+    Status,
+    Ticket,
+    utcnow,
+)
+
+
+def lock_organization(org: Organization) -> None:
+    """Serialize this organization's writers until the transaction ends.
+
+    SQLite already holds the database write lock (db.write_transaction); PostgreSQL takes
+    a row lock on the organization.
+    """
+    if not is_sqlite():
+        db.session.execute(
+            select(Organization.id).where(Organization.id == org.id).with_for_update()
+        )
+
+
+def allocate_number(org: Organization) -> int:
+    """The next ticket number of the organization; also takes the organization's lock."""
+    return db.session.execute(
+        update(Organization)
+        .where(Organization.id == org.id)
+        .values(ticket_seq=Organization.ticket_seq + 1)
+        .returning(Organization.ticket_seq),
+        execution_options={"synchronize_session": False},
+    ).scalar_one()
+
+
+def open_load():
+    """Correlated count of an agent's open tickets."""
+    return (
+        select(func.count(Ticket.id))
+        .where(Ticket.assignee_id == Agent.id, Ticket.status.in_(OPEN_STATUSES))
+        .correlate(Agent)
+        .scalar_subquery()
+    )
+
+
+def pick_agent(org: Organization, level: Level) -> Agent | None:
+    """The active, available agent of `level` below capacity with the least open load."""
+    load = open_load()
+    return db.session.scalar(
+        select(Agent)
+        .where(
+            Agent.org_id == org.id,
+            Agent.active.is_(True),
+            Agent.level == level,
+            Agent.availability == Availability.AVAILABLE,
+            load < Agent.capacity,
+        )
+        .order_by(load, Agent.last_assigned_at.asc().nulls_first(), Agent.id)
+        .limit(1)
+    )
+
+
+def assign(ticket: Ticket, agent: Agent | None, actor: audit.Actor) -> None:
+    """Give the ticket to `agent` (or nobody), with its audit event and notifications."""
+    previous = ticket.assignee
+    if previous is agent:
+        return
+    now = utcnow()
+    ticket.assignee = agent
+    ticket.assigned_at = now if agent else None
+    if agent is not None:
+        agent.last_assigned_at = now
+        if ticket.status == Status.OPEN:
+            ticket.status = Status.IN_PROGRESS
+    elif ticket.status == Status.IN_PROGRESS:
+        ticket.status = Status.OPEN
+    db.session.flush()
+    audit.record(
+        ticket,
+        actor,
+        "assigned",
+        "assignee",
+        previous.name if previous else None,
+        agent.name if agent else None,
+    )
+    if agent is not None:
+        notify.ticket_assigned(ticket, agent)
+    else:
+        notify.signal(ticket.org_id, "queue")
+
+
+def auto_assign(ticket: Ticket, actor: audit.Actor) -> Agent | None:
+    """Assign a new ticket to the best agent of its level, if anyone can take it."""
+    agent = pick_agent(ticket.org, ticket.level)
+    if agent is not None:
+        assign(ticket, agent, actor)
+    return agent
+
+
+def pull_unassigned(agent: Agent) -> list[Ticket]:
+    """Give an available agent the oldest highest-priority unassigned tickets, up to capacity."""
+    if not agent.active or agent.availability != Availability.AVAILABLE:
+        return []
+    lock_organization(agent.org)
+    load = db.session.scalar(
+        select(func.count(Ticket.id)).where(
+            Ticket.assignee_id == agent.id, Ticket.status.in_(OPEN_STATUSES)
+        )
+    )
+    room = agent.capacity - load
+    if room <= 0:
+        return []
+    tickets = db.session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.org_id == agent.org_id,
+            Ticket.assignee_id.is_(None),
+            Ticket.status == Status.OPEN,
+            Ticket.level == agent.level,
+        )
+        .order_by(Ticket.priority.desc(), Ticket.created_at, Ticket.id)
+        .limit(room)
+    ).all()
+    actor = audit.Actor(label="Auto-assignment")
+    for ticket in tickets:
+        assign(ticket, agent, actor)
+    return tickets
+
+
+def set_availability(agent: Agent, availability: Availability) -> list[Ticket]:
+    """Change an agent's availability; becoming available pulls waiting tickets."""
+    agent.availability = Availability(availability)
+    db.session.flush()
+    return pull_unassigned(agent)

@@ -1,0 +1,98 @@
+"""Categorise a ticket from the organization's own history: multinomial naive Bayes.
+
+Trained on past tickets whose category came from the API, a rule or an agent (never
+from this classifier itself), so its mistakes do not teach it. Models are cached per
+organization and retrained when they are older than `MAX_AGE` seconds.
+"""
+
+import math
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from .extensions import db
+from .models import CategorySource, Ticket
+
+TRAINING_LIMIT = 5000
+MAX_AGE = 300
+MIN_EXAMPLES = 5
+_WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+
+
+def tokens(text: str) -> list[str]:
+    return [word.casefold() for word in _WORD.findall(text[:20000])]
+
+
+@dataclass
+class Model:
+    priors: dict[int, float]
+    word_counts: dict[int, Counter]
+    totals: dict[int, int]
+    vocabulary: int
+    trained_at: float
+
+    def predict(self, text: str) -> tuple[int, float] | None:
+        """The most probable category id and its posterior probability."""
+        words = tokens(text)
+        if not words or not self.priors:
+            return None
+        scores = {}
+        for category, prior in self.priors.items():
+            counts, total = self.word_counts[category], self.totals[category]
+            denominator = total + self.vocabulary
+            scores[category] = math.log(prior) + sum(
+                math.log((counts[word] + 1) / denominator) for word in words
+            )
+        best = max(scores, key=scores.get)
+        top = scores[best]
+        normalizer = sum(math.exp(score - top) for score in scores.values())
+        return best, 1 / normalizer
+
+
+_models: dict[int, Model] = {}
+
+
+def train(org_id: int) -> Model:
+    """Fit a model on the organization's trusted categorised tickets."""
+    rows = db.session.execute(
+        db.select(Ticket.category_id, Ticket.subject, Ticket.description)
+        .where(
+            Ticket.org_id == org_id,
+            Ticket.category_id.is_not(None),
+            Ticket.category_source.in_(
+                [CategorySource.API, CategorySource.RULE, CategorySource.AGENT]
+            ),
+        )
+        .order_by(Ticket.id.desc())
+        .limit(TRAINING_LIMIT)
+    ).all()
+    examples = Counter(row.category_id for row in rows)
+    word_counts: dict[int, Counter] = {category: Counter() for category in examples}
+    for row in rows:
+        word_counts[row.category_id].update(tokens(f"{row.subject} {row.description}"))
+    vocabulary = len(set().union(*word_counts.values())) if word_counts else 0
+    usable = {c for c, n in examples.items() if n >= 1} if len(rows) >= MIN_EXAMPLES else set()
+    return Model(
+        priors={c: examples[c] / len(rows) for c in usable},
+        word_counts={c: word_counts[c] for c in usable},
+        totals={c: sum(word_counts[c].values()) for c in usable},
+        vocabulary=vocabulary,
+        trained_at=time.monotonic(),
+    )
+
+
+def suggest(org_id: int, text: str) -> tuple[int, float] | None:
+    """A category id and confidence for `text`, from a cached model."""
+    model = _models.get(org_id)
+    if model is None or time.monotonic() - model.trained_at > MAX_AGE:
+        model = _models[org_id] = train(org_id)
+    return model.predict(text)
+
+
+def forget(org_id: int | None = None) -> None:
+    """Drop cached models (tests, or after bulk changes)."""
+    if org_id is None:
+        _models.clear()
+    else:
+        _models.pop(org_id, None)

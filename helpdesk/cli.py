@@ -1,0 +1,180 @@
+"""The `helpdesk` command: a Flask CLI group."""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+from flask_migrate import upgrade
+
+from . import accounts, assignment, config, create_app, demo
+from .customers import upsert_customer
+from .db import write_transaction
+from .extensions import db
+from .models import Agent, Availability, Level, Organization, Role
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True)
+def main():
+    """Helpdesk: a self-hosted helpdesk for small support teams."""
+
+
+def _org(slug: str) -> Organization:
+    org = accounts.org_by_slug(slug)
+    if org is None:
+        raise click.ClickException(f"No organization with slug {slug!r}.")
+    return org
+
+
+def _write(action):
+    """Run `action` in one write transaction, turning bad values into a clean error."""
+    try:
+        with write_transaction():
+            return action()
+    except accounts.AccountError as error:
+        raise click.ClickException(f"{error.field}: {error.message}") from None
+
+
+@main.command("init", with_appcontext=False)
+def init_command():
+    """Create the instance folder and a secret key if needed, then migrate the schema."""
+    instance = Path(Flask("helpdesk", instance_path=config.instance_path()).instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    secret_file = instance / "secret_key"
+    if not os.environ.get("HELPDESK_SECRET_KEY") and not secret_file.exists():
+        secret_file.write_text(secrets.token_hex(32) + "\n")
+        secret_file.chmod(0o600)
+        click.echo(f"Created a secret key in {secret_file}")
+    app = create_app()
+    with app.app_context():
+        upgrade(directory=str(config.MIGRATIONS))
+    click.echo(f"Database ready: {app.config['SQLALCHEMY_DATABASE_URI']}")
+
+
+@main.command("create-org")
+@click.argument("name")
+@click.option("--slug", required=True)
+@click.option("--prefix", required=True, help="Ticket number prefix, e.g. INV")
+@click.option("--monthly-quota", type=click.IntRange(min=0))
+@click.option("--slack-webhook-url")
+def create_org_command(name, slug, prefix, monthly_quota, slack_webhook_url):
+    """Create an organization."""
+    org = _write(lambda: accounts.create_org(name, slug, prefix, monthly_quota, slack_webhook_url))
+    click.echo(f"Created organization {org.slug} ({org.ticket_prefix})")
+
+
+@main.command("create-agent")
+@click.option("--org", "org_slug", required=True)
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--password", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default="agent")
+@click.option("--level", type=click.Choice([lv.value for lv in Level]), default="N1")
+@click.option(
+    "--availability", type=click.Choice([a.value for a in Availability]), default="offline"
+)
+@click.option("--capacity", type=click.IntRange(min=0), default=20)
+def create_agent_command(org_slug, email, name, password, role, level, availability, capacity):
+    """Create an agent who can sign in."""
+    def action():
+        org = _org(org_slug)
+        agent = accounts.create_agent(
+            org, email=email, name=name, password=password, role=Role(role),
+            level=Level(level), availability=Availability(availability), capacity=capacity,
+        )
+        if agent.availability == Availability.AVAILABLE:
+            assignment.pull_unassigned(agent)
+        return agent
+
+    agent = _write(action)
+    click.echo(f"Created {agent.role} {agent.email} ({agent.level}, {agent.availability})")
+
+
+@main.command("create-api-key")
+@click.option("--org", "org_slug", required=True)
+@click.option("--name", required=True)
+def create_api_key_command(org_slug, name):
+    """Create an API key; the secret is printed once, alone on the last line."""
+    key, secret = _write(lambda: accounts.issue_api_key(_org(org_slug), name))
+    click.echo(f"Created API key {key.name!r} ({key.prefix}…). Store it now; it is not shown again:")
+    click.echo(secret)
+
+
+@main.command("create-customer")
+@click.option("--org", "org_slug", required=True)
+@click.option("--external-id")
+@click.option("--email")
+@click.option("--name")
+def create_customer_command(org_slug, external_id, email, name):
+    """Create a customer (or update the one with that external id or email)."""
+    if not external_id and not email:
+        raise click.UsageError("Give --external-id or --email (or both).")
+    if email and not accounts.EMAIL.match(email.strip()):
+        raise click.BadParameter("not a valid address", param_hint="--email")
+    customer, created = _write(
+        lambda: upsert_customer(_org(org_slug), external_id=external_id, email=email, name=name)
+    )
+    click.echo(f"{'Created' if created else 'Updated'} customer {customer.public_id}")
+
+
+@main.command("set-availability")
+@click.option("--org", "org_slug", required=True)
+@click.option("--email", required=True)
+@click.argument("availability", type=click.Choice([a.value for a in Availability]))
+def set_availability_command(org_slug, email, availability):
+    """Set an agent's availability; becoming available pulls waiting tickets."""
+    def action():
+        org = _org(org_slug)
+        agent = db.session.scalar(
+            db.select(Agent).where(Agent.org_id == org.id, Agent.email == email.strip().lower())
+        )
+        if agent is None:
+            raise click.ClickException(f"No agent {email} in {org_slug}.")
+        return agent, assignment.set_availability(agent, Availability(availability))
+
+    agent, pulled = _write(action)
+    click.echo(f"{agent.email} is {agent.availability}; {len(pulled)} ticket(s) assigned")
+
+
+@main.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when an organization exists.")
+def seed_demo_command(if_empty):
+    """Create a demo organization with agents, customers, tickets and an API key."""
+    if db.session.scalar(db.select(Organization.id).limit(1)) is not None:
+        if not if_empty:
+            raise click.ClickException("The database has data already; seed-demo needs it empty.")
+        click.echo(demo.saved_summary(Path(current_app.instance_path)))
+        return
+    summary = _write(lambda: demo.seed(current_app.config["BASE_URL"]))
+    demo.save_summary(Path(current_app.instance_path), summary)
+    click.echo(summary)
+
+
+@main.command("worker")
+def worker_command():
+    """Deliver the outbox (email, Slack, webhooks). Not built yet: the notifications issue."""
+    raise click.ClickException("The outbox worker is not built yet; notifications stay queued.")
+
+
+@main.command("serve", with_appcontext=False)
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--workers", default=2, type=int)
+@click.option("--threads", default=4, type=int)
+def serve_command(host, port, workers, threads):
+    """Serve with gunicorn until interrupted."""
+    web = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", "helpdesk:create_app()",
+            "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
+            "--access-logfile", "-",
+        ]
+    )
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: web.terminate())
+    sys.exit(web.wait())

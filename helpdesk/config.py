@@ -1,0 +1,75 @@
+"""Configuration defaults and how the environment overrides them."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+
+class Defaults:
+    """Settings every instance starts from; `instance/config.py` and HELPDESK_* override them."""
+
+    SECRET_KEY = None
+    DATABASE_URL = None  # None means instance/helpdesk.db
+    BASE_URL = "http://127.0.0.1:5000"
+    MAX_CONTENT_LENGTH = 256 * 1024
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # agents keep pages open all day
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_API = "600 per minute"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT_SECONDS = 300
+    SMTP_HOST = None
+    SMTP_PORT = 25
+    SMTP_USERNAME = None
+    SMTP_PASSWORD = None
+    SMTP_FROM = "helpdesk@localhost"
+    SMTP_STARTTLS = False
+    SMTP_TIMEOUT = 10
+    WEBHOOK_ALLOW_PRIVATE = False
+    OUTBOX_MAX_ATTEMPTS = 8
+    OUTBOX_LEASE_SECONDS = 60
+    CLASSIFIER_THRESHOLD = 0.6
+    METADATA_MAX_BYTES = 16 * 1024
+    METADATA_MAX_DEPTH = 8
+
+
+def load(app: Flask, test_config: dict | None) -> None:
+    """Defaults, then instance/config.py, then HELPDESK_* variables, then test_config."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env(prefix="HELPDESK")
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        secret_file = Path(app.instance_path) / "secret_key"
+        if secret_file.exists():
+            app.config["SECRET_KEY"] = secret_file.read_text().strip()
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "No secret key: set HELPDESK_SECRET_KEY or run `helpdesk init` to create one."
+        )
+    url = app.config.get("SQLALCHEMY_DATABASE_URI") or app.config["DATABASE_URL"]
+    if not url:
+        url = "sqlite:///" + str(Path(app.instance_path) / "helpdesk.db")
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgres://")
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+
+
+def instance_path() -> str | None:
+    """The instance folder named by HELPDESK_INSTANCE_PATH, made absolute."""
+    path = os.environ.get("HELPDESK_INSTANCE_PATH")
+    return str(Path(path).resolve()) if path else None
+
+
+MIGRATIONS = Path(__file__).parent / "migrations"

@@ -1,0 +1,446 @@
+"""The domain: every row belongs to one organization."""
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC; always returns an aware datetime, on SQLite too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime: use helpdesk.models.utcnow()")
+        if value is not None and dialect.name == "sqlite":
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Status(enum.StrEnum):
+    OPEN = "OPEN"
+    IN_PROGRESS = "IN_PROGRESS"
+    WAITING = "WAITING"
+    RESOLVED = "RESOLVED"
+    CLOSED = "CLOSED"
+
+
+OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS, Status.WAITING)
+
+
+class Priority(enum.StrEnum):
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    URGENT = "URGENT"
+    CRITICAL = "CRITICAL"
+
+    @property
+    def rank(self) -> int:
+        return list(Priority).index(self) + 1
+
+
+class PriorityType(TypeDecorator):
+    """Priority stored as its rank, so that queues sort by it through an index."""
+
+    impl = SmallInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else Priority(value).rank
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else list(Priority)[value - 1]
+
+
+class Channel(enum.StrEnum):
+    API = "API"
+    WEB = "WEB"
+    EMAIL = "EMAIL"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    AGENT = "agent"
+
+
+class Level(enum.StrEnum):
+    N1 = "N1"
+    N2 = "N2"
+    N3 = "N3"
+
+
+class Availability(enum.StrEnum):
+    AVAILABLE = "available"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class MessageRole(enum.StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    BOT = "bot"
+
+
+class CategorySource(enum.StrEnum):
+    API = "api"
+    RULE = "rule"
+    AUTO = "auto"
+    AGENT = "agent"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+def enum_column(enum_type: type[enum.StrEnum], **kw: Any):
+    """A VARCHAR holding the enum's value, checked on the Python side."""
+    return mapped_column(
+        SAEnum(
+            enum_type,
+            native_enum=False,
+            create_constraint=False,
+            length=20,
+            values_callable=lambda members: [m.value for m in members],
+            validate_strings=True,
+        ),
+        **kw,
+    )
+
+
+class Organization(db.Model):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    ticket_prefix: Mapped[str] = mapped_column(String(10))
+    # The last ticket number handed out; only ever incremented, so numbers are never reused.
+    ticket_seq: Mapped[int] = mapped_column(Integer, default=0)
+    monthly_quota: Mapped[int | None] = mapped_column(Integer)
+    slack_webhook_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Agent(UserMixin, db.Model):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    # Login is by email alone, so an email is unique across the whole instance.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = enum_column(Role, default=Role.AGENT)
+    level: Mapped[Level] = enum_column(Level, default=Level.N1)
+    availability: Mapped[Availability] = enum_column(Availability, default=Availability.OFFLINE)
+    capacity: Mapped[int] = mapped_column(Integer, default=20)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    org: Mapped[Organization] = relationship(lazy="joined")
+
+    def get_id(self) -> str:
+        return self.public_id
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class Customer(db.Model):
+    __tablename__ = "customers"
+    __table_args__ = (
+        UniqueConstraint("org_id", "external_id"),
+        UniqueConstraint("org_id", "email"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254))
+    name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(db.Model):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    org: Mapped[Organization] = relationship(lazy="joined")
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+ticket_tags = Table(
+    "ticket_tags",
+    db.metadata,
+    Column("ticket_id", ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("org_id", "number"),
+        Index("ix_tickets_queue", "org_id", "status", "priority", "created_at"),
+        Index("ix_tickets_assignee", "org_id", "assignee_id", "status"),
+        Index("ix_tickets_customer", "org_id", "customer_id", "created_at"),
+        Index("ix_tickets_created", "org_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    description_html: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[Status] = enum_column(Status, default=Status.OPEN)
+    priority: Mapped[Priority] = mapped_column(PriorityType, default=Priority.MEDIUM)
+    channel: Mapped[Channel] = enum_column(Channel, default=Channel.API)
+    level: Mapped[Level] = enum_column(Level, default=Level.N1)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    category_source: Mapped[CategorySource | None] = enum_column(CategorySource)
+    category_confidence: Mapped[float | None] = mapped_column(Float)
+    meta: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    org: Mapped[Organization] = relationship()
+    customer: Mapped[Customer] = relationship()
+    assignee: Mapped[Agent | None] = relationship()
+    category: Mapped[Category | None] = relationship()
+    tags: Mapped[list[Tag]] = relationship(secondary=ticket_tags, order_by=Tag.name)
+
+    @property
+    def reference(self) -> str:
+        return f"{self.org.ticket_prefix}-{self.number}"
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_ticket", "ticket_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    role: Mapped[MessageRole] = enum_column(MessageRole)
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[Agent | None] = relationship()
+
+
+class RoutingRule(db.Model):
+    """Ordered conditions → actions; see helpdesk/routing.py for their vocabulary."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    conditions: Mapped[list] = mapped_column(JSON, default=list)
+    actions: Mapped[dict] = mapped_column(JSON, default=dict)
+    stop: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TicketEvent(db.Model):
+    """Audit trail: who changed what on a ticket, from what, to what, when."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    actor_label: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(30))
+    field: Mapped[str | None] = mapped_column(String(30))
+    old_value: Mapped[str | None] = mapped_column(String(255))
+    new_value: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    actor: Mapped[Agent | None] = relationship()
+
+
+class Notification(db.Model):
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_agent", "agent_id", "read_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(String(500))
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket | None] = relationship()
+
+
+class OutboxMessage(db.Model):
+    """A pending delivery (email, Slack, webhook), written in the transaction that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[OutboxStatus] = enum_column(OutboxStatus, default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Webhook(db.Model):
+    """An outgoing webhook: JSON bodies signed with HMAC-SHA256 of the secret."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(128))
+    events: Mapped[list] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyKey(db.Model):
+    """The first response to a create request, replayed for retries with the same key."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("org_id", "endpoint", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    endpoint: Mapped[str] = mapped_column(String(60))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LoginAttempt(db.Model):
+    """Failed-login counts per account or address, shared by every worker."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LiveEvent(db.Model):
+    """A signal for open pages ("ticket changed", "queue changed"), shared by all workers."""
+
+    __tablename__ = "live_events"
+    __table_args__ = (Index("ix_live_events_org", "org_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

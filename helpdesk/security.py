@@ -1,0 +1,35 @@
+"""Response headers that every page carries, and who may log in."""
+
+from flask import Flask, request
+from flask_login import current_user
+
+from .extensions import db, login_manager
+from .models import Agent
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def load_agent(public_id: str) -> Agent | None:
+        return db.session.scalar(
+            db.select(Agent).where(Agent.public_id == public_id, Agent.active.is_(True))
+        )
+
+    @app.after_request
+    def add_security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        if not request.path.startswith("/static/") and current_user.is_authenticated:
+            headers["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,272 @@
+"""The ticket workflow: one creation service for every entry point, and lookups.
+
+Services take model objects and plain values, never the request, and do not commit:
+the caller wraps them in `db.write_transaction()`.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flask import abort, current_app
+from sqlalchemy import func, select
+
+from . import assignment, audit, classify, notify, routing
+from .customers import CustomerRef, resolve_customer
+from .extensions import db
+from .markdown import render_markdown
+from .models import (
+    Agent,
+    Category,
+    CategorySource,
+    Channel,
+    Level,
+    Message,
+    MessageRole,
+    Organization,
+    Priority,
+    Tag,
+    Ticket,
+)
+
+
+class QuotaReached(Exception):
+    """The organization created as many tickets this month as its plan allows."""
+
+
+class InvalidField(ValueError):
+    """A value that passed type checks but means nothing here (an unknown tag id, say)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class NewMessage:
+    role: MessageRole
+    content: str
+
+
+@dataclass
+class NewTicket:
+    """A validated request to open a ticket, from whichever entry point."""
+
+    subject: str
+    customer: CustomerRef
+    description: str | None = None
+    priority: Priority = Priority.MEDIUM
+    category: str | None = None
+    # Telemetron names only existing categories; Supportdesk creates unknown ones.
+    create_category: bool = True
+    metadata: dict = field(default_factory=dict)
+    tag_ids: list[str] = field(default_factory=list)
+    channel: Channel = Channel.API
+    messages: list[NewMessage] = field(default_factory=list)
+
+
+def month_start(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def check_quota(org: Organization) -> None:
+    """Raise QuotaReached when this month's tickets fill the plan; caller holds the lock."""
+    if org.monthly_quota is None:
+        return
+    used = db.session.scalar(
+        select(func.count(Ticket.id)).where(
+            Ticket.org_id == org.id, Ticket.created_at >= month_start(datetime.now(UTC))
+        )
+    )
+    if used >= org.monthly_quota:
+        raise QuotaReached(f"Monthly ticket quota of {org.monthly_quota} reached")
+
+
+def find_category(org: Organization, name: str) -> Category | None:
+    """The organization's category of that name, ignoring case."""
+    return db.session.scalar(
+        select(Category).where(
+            Category.org_id == org.id, func.lower(Category.name) == name.strip().lower()
+        )
+    )
+
+
+def category_named(org: Organization, name: str) -> Category:
+    """The category of that name, created when the organization has none."""
+    category = find_category(org, name)
+    if category is None:
+        category = Category(org_id=org.id, name=name.strip()[:100])
+        db.session.add(category)
+        db.session.flush()
+    return category
+
+
+def tags_by_id(org: Organization, public_ids: list[str]) -> list[Tag]:
+    """The organization's tags with these ids; any unknown id is an InvalidField."""
+    wanted = list(dict.fromkeys(public_ids))
+    if not wanted:
+        return []
+    tags = db.session.scalars(
+        select(Tag).where(Tag.org_id == org.id, Tag.public_id.in_(wanted))
+    ).all()
+    known = {tag.public_id for tag in tags}
+    missing = [tag_id for tag_id in wanted if tag_id not in known]
+    if missing:
+        raise InvalidField("tagIds", f"Unknown tag id: {missing[0]}")
+    return sorted(tags, key=lambda tag: wanted.index(tag.public_id))
+
+
+def tags_named(org: Organization, names: list[str]) -> list[Tag]:
+    """The organization's tags with these names, created when missing."""
+    tags = []
+    for name in dict.fromkeys(n.strip()[:60] for n in names if n and n.strip()):
+        tag = db.session.scalar(select(Tag).where(Tag.org_id == org.id, Tag.name == name))
+        if tag is None:
+            tag = Tag(org_id=org.id, name=name)
+            db.session.add(tag)
+            db.session.flush()
+        tags.append(tag)
+    return tags
+
+
+def transcript(messages: list[NewMessage]) -> str:
+    """A Markdown description made from a conversation, for tickets sent without one."""
+    return "\n\n".join(f"**{m.role.value.capitalize()}:** {m.content}" for m in messages)
+
+
+def create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Ticket:
+    """Open a ticket: number, quota, customer, routing, category, assignment, audit, outbox."""
+    number = assignment.allocate_number(org)
+    check_quota(org)
+    customer = resolve_customer(org, new.customer)
+    tags = tags_by_id(org, new.tag_ids)
+    description = new.description if new.description else transcript(new.messages)
+
+    category, category_source = None, None
+    if new.category:
+        if new.create_category:
+            category = category_named(org, new.category)
+        else:
+            category = find_category(org, new.category)
+        category_source = CategorySource.API if category else None
+
+    decided = routing.route(
+        org.id,
+        routing.TicketFacts(
+            subject=new.subject,
+            description=description,
+            priority=str(new.priority),
+            category=category.name if category else None,
+            customer_email=customer.email,
+            metadata=new.metadata,
+        ),
+    )
+    if decided.category:
+        category, category_source = category_named(org, decided.category), CategorySource.RULE
+    confidence = None
+    if category is None:
+        guess = classify.suggest(org.id, f"{new.subject} {description}")
+        if guess and guess[1] >= current_app.config["CLASSIFIER_THRESHOLD"]:
+            category = db.session.get(Category, guess[0])
+            category_source, confidence = CategorySource.AUTO, round(guess[1], 3)
+
+    ticket = Ticket(
+        org=org,
+        number=number,
+        subject=new.subject,
+        description=description,
+        description_html=render_markdown(description),
+        priority=decided.priority or new.priority,
+        channel=new.channel,
+        level=decided.level or Level.N1,
+        category=category,
+        category_source=category_source,
+        category_confidence=confidence,
+        meta=new.metadata,
+        customer=customer,
+        tags=list(dict.fromkeys(tags + tags_named(org, decided.tags))),
+    )
+    db.session.add(ticket)
+    db.session.flush()
+    for message in new.messages:
+        db.session.add(
+            Message(
+                org_id=org.id,
+                ticket_id=ticket.id,
+                role=message.role,
+                body=message.content,
+                body_html=render_markdown(message.content),
+                created_at=ticket.created_at,
+            )
+        )
+    audit.record(ticket, actor, "created", new=ticket.reference)
+    for rule in decided.matched:
+        audit.record(ticket, audit.Actor(label=f"Rule: {rule}"), "routed")
+
+    agent = None
+    if decided.agent_email:
+        agent = db.session.scalar(
+            select(Agent).where(
+                Agent.org_id == org.id,
+                Agent.email == decided.agent_email.lower(),
+                Agent.active.is_(True),
+            )
+        )
+    if agent is not None:
+        assignment.assign(ticket, agent, audit.Actor(label="Routing rule"))
+    else:
+        assignment.auto_assign(ticket, audit.Actor(label="Auto-assignment"))
+
+    first = next((m.content for m in new.messages if m.role == MessageRole.CUSTOMER), None)
+    notify.ticket_created(ticket, first or description)
+    return ticket
+
+
+def add_message(
+    ticket: Ticket,
+    role: MessageRole,
+    content: str,
+    actor: audit.Actor,
+    *,
+    internal: bool = False,
+) -> Message:
+    """Append a message (or an internal note) to the conversation."""
+    message = Message(
+        org_id=ticket.org_id,
+        ticket_id=ticket.id,
+        role=role,
+        body=content,
+        body_html=render_markdown(content),
+        internal=internal,
+        author=actor.agent,
+    )
+    db.session.add(message)
+    db.session.flush()
+    audit.record(ticket, actor, "note" if internal else "message", new=str(role))
+    if role == MessageRole.CUSTOMER and not internal:
+        notify.customer_replied(ticket)
+    else:
+        notify.signal(ticket.org_id, "ticket", ticket=ticket)
+    return message
+
+
+def find_ticket(org: Organization, reference: str) -> Ticket | None:
+    """A ticket of this organization by UUID, `PREFIX-NUMBER` or bare number; else None."""
+    query = select(Ticket).where(Ticket.org_id == org.id)
+    reference = reference.strip()
+    prefix, _, digits = reference.rpartition("-")
+    if digits.isdigit() and (not prefix or prefix.upper() == org.ticket_prefix.upper()):
+        if len(digits) > 12:
+            return None
+        return db.session.scalar(query.where(Ticket.number == int(digits)))
+    if reference.isdigit() and len(reference) <= 12:
+        return db.session.scalar(query.where(Ticket.number == int(reference)))
+    return db.session.scalar(query.where(Ticket.public_id == reference))
+
+
+def get_ticket_for(agent: Agent, reference: str) -> Ticket:
+    """The agent's organization's ticket, or a 404."""
+    ticket = find_ticket(agent.org, reference)
+    if ticket is None:
+        abort(404)
+    return ticket

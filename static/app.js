@@ -1,0 +1,1 @@
+// The little JavaScript Helpdesk needs; no inline scripts anywhere (CSP).

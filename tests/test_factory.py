@@ -1,0 +1,72 @@
+import pytest
+
+from helpdesk import create_app
+
+
+def test_test_config_overrides_defaults(app):
+    assert app.testing
+    assert app.config["SECRET_KEY"] == "test-secret"
+    assert app.config["WTF_CSRF_TIME_LIMIT"] is None
+
+
+def test_environment_overrides_defaults(tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPDESK_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("HELPDESK_SECRET_KEY", "from-env")
+    monkeypatch.setenv("HELPDESK_BASE_URL", "https://support.example.com")
+    monkeypatch.setenv("HELPDESK_RATELIMIT_ENABLED", "0")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["BASE_URL"] == "https://support.example.com"
+    assert not app.config["RATELIMIT_ENABLED"]
+    assert app.instance_path == str(tmp_path)
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'helpdesk.db'}"
+
+
+def test_instance_config_file_is_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPDESK_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("HELPDESK_SECRET_KEY", raising=False)
+    (tmp_path / "config.py").write_text('SECRET_KEY = "from-file"\nBASE_URL = "https://x.test"\n')
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-file"
+    assert app.config["BASE_URL"] == "https://x.test"
+
+
+def test_missing_secret_fails_loudly(tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPDESK_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("HELPDESK_SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="secret key"):
+        create_app()
+
+
+def test_postgres_urls_use_psycopg3(tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPDESK_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"SECRET_KEY": "x", "DATABASE_URL": "postgresql://u@127.0.0.1/db"})
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+
+
+def test_sqlite_connections_are_tuned(app):
+    from helpdesk.extensions import db
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite pragmas apply to SQLite only")
+    with db.engine.connect() as connection:
+        pragma = lambda name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("foreign_keys") == 1
+        assert pragma("busy_timeout") == 30000
+        assert pragma("synchronous") == 1  # NORMAL
+
+
+def test_security_headers(client):
+    response = client.get("/login")
+    assert response.status_code == 200
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_queue_requires_login(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
