@@ -10,9 +10,9 @@ VENDOR := static/vendor
 .PHONY: run test install assets lint bench clean
 
 run: install
-	$(BIN)/helpdesk init
-	$(BIN)/helpdesk seed-demo --if-empty
-	$(BIN)/helpdesk serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	HELPDESK_BASE_URL=$${HELPDESK_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/helpdesk init
+	HELPDESK_BASE_URL=$${HELPDESK_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/helpdesk seed-demo --if-empty
+	HELPDESK_BASE_URL=$${HELPDESK_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/helpdesk serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -178,3 +178,7 @@ def serve_command(host, port, workers, threads):
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: web.terminate())
     sys.exit(web.wait())
+
+
+if __name__ == "__main__":
+    main()

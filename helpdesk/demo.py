@@ -64,7 +64,7 @@ TICKETS = [
     dict(
         customer="user_77",
         subject="Refund not received",
-        priority=Priority.CRITICAL,
+        priority=Priority.HIGH,
         category="Billing",
         description="Refund for order #19811 approved 14 days ago, not on the card statement.",
         metadata={"orderId": "19811"},

@@ -101,3 +101,39 @@ def agent(org):
 @pytest.fixture
 def agent_client(app, agent):
     return app.test_client(user=agent)
+
+
+@pytest.fixture
+def live_server(app, database_url, tmp_path):
+    """Gunicorn (2 workers × 4 threads) serving the test's own database; yields its URL.
+
+    Data made with the factories before or during the test is what the server sees.
+    Call `live_server.restart(**settings)` for other HELPDESK_* settings.
+    """
+    from . import servers
+
+    class Live:
+        url: str
+
+    live = Live()
+    stack = []
+
+    def start(**settings):
+        env = servers.helpdesk_env(tmp_path / "instance", database_url, **settings)
+        env.setdefault("HELPDESK_RATELIMIT_ENABLED", "0")
+        env.setdefault("HELPDESK_BASE_URL", "http://helpdesk.test")
+        manager = servers.gunicorn(env, log=tmp_path / "gunicorn.log")
+        live.url = manager.__enter__()
+        stack.append(manager)
+
+    def restart(**settings):
+        while stack:
+            stack.pop().__exit__(None, None, None)
+        start(**settings)
+        return live.url
+
+    live.restart = restart
+    start()
+    yield live
+    while stack:
+        stack.pop().__exit__(None, None, None)

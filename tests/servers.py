@@ -1,0 +1,98 @@
+"""Real processes for tests and benchmarks: gunicorn serving the app on a free port."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 20.0, process: subprocess.Popen | None = None) -> None:
+    """Poll `url` until it answers (any status), or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before answering")
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def helpdesk_env(instance: Path, database_url: str | None = None, **settings: str) -> dict:
+    """Environment for a helpdesk process with its own instance folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    env["HELPDESK_INSTANCE_PATH"] = str(instance)
+    env["HELPDESK_SECRET_KEY"] = "test-secret"
+    if database_url:
+        env["HELPDESK_DATABASE_URL"] = database_url
+    for key, value in settings.items():
+        env[f"HELPDESK_{key}"] = str(value)
+    return env
+
+
+@contextmanager
+def gunicorn(
+    env: dict,
+    *,
+    workers: int = 2,
+    threads: int = 4,
+    app: str = "helpdesk:create_app()",
+    log: Path | None = None,
+) -> Iterator[str]:
+    """Serve `app` with gunicorn on a free port; yields the base URL; stops it after."""
+    port = free_port()
+    output = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn", app,
+            "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--threads", str(threads),
+            "--graceful-timeout", "5", "--timeout", "60",
+            "--no-control-socket",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(base_url + "/login", process=process)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log:
+            output.close()
+
+
+def run_cli(env: dict, *args: str) -> str:
+    """Run `helpdesk ARGS…` in a subprocess; returns its output, raising on failure."""
+    result = subprocess.run(
+        [sys.executable, "-m", "helpdesk.cli", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"helpdesk {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
