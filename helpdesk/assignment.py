@@ -140,6 +140,8 @@ def pull_unassigned(agent: Agent) -> list[Ticket]:
 
 def set_availability(agent: Agent, availability: Availability) -> list[Ticket]:
     """Change an agent's availability; becoming available pulls waiting tickets."""
+    # Organization before agent, the order ticket creation locks them in: no deadlock.
+    lock_organization(agent.org)
     agent.availability = Availability(availability)
     db.session.flush()
     return pull_unassigned(agent)
