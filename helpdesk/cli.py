@@ -1,10 +1,12 @@
 """The `helpdesk` command: a Flask CLI group."""
 
+import logging
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -15,6 +17,7 @@ from flask_migrate import upgrade
 from . import accounts, assignment, config, create_app, demo
 from .customers import upsert_customer
 from .db import write_transaction
+from .delivery import webhooks
 from .extensions import db
 from .models import Agent, Availability, Level, Organization, Role
 
@@ -155,10 +158,35 @@ def seed_demo_command(if_empty):
     click.echo(summary)
 
 
+@main.command("create-webhook")
+@click.option("--org", "org_slug", required=True)
+@click.option("--url", required=True)
+@click.option("--secret", help="Signing secret (16-128 characters); generated when omitted.")
+@click.option("--event", "events", multiple=True, type=click.Choice(webhooks.EVENTS),
+              help="Repeat for several; none means every event.")
+def create_webhook_command(org_slug, url, secret, events):
+    """Create an outgoing webhook; prints its signing secret alone on the last line."""
+    allow_private = bool(current_app.config["WEBHOOK_ALLOW_PRIVATE"])
+    hook = _write(
+        lambda: webhooks.create_webhook(
+            _org(org_slug), url, secret=secret, events=events, allow_private=allow_private
+        )
+    )
+    click.echo(f"Created webhook {hook.public_id} for {', '.join(hook.events) or 'every event'}:")
+    click.echo(hook.secret)
+
+
 @main.command("worker")
 def worker_command():
-    """Deliver the outbox (email, Slack, webhooks). Not built yet: the notifications issue."""
-    raise click.ClickException("The outbox worker is not built yet; notifications stay queued.")
+    """Deliver the outbox (email, Slack, webhooks) until SIGTERM or SIGINT."""
+    from .worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [worker] %(message)s")
+    worker = Worker(current_app)
+    # Finish the message in flight, hand back the rest of the batch, then exit.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: worker.stop())
+    worker.run()
 
 
 @main.command("serve", with_appcontext=False)
@@ -166,18 +194,38 @@ def worker_command():
 @click.option("--port", default=5000, type=int)
 @click.option("--workers", default=2, type=int)
 @click.option("--threads", default=4, type=int)
-def serve_command(host, port, workers, threads):
-    """Serve with gunicorn until interrupted."""
-    web = subprocess.Popen(
-        [
-            sys.executable, "-m", "gunicorn", "helpdesk:create_app()",
-            "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
-            "--access-logfile", "-",
-        ]
-    )
+@click.option("--outbox-worker/--no-outbox-worker", default=True,
+              help="Also run `helpdesk worker` (on by default).")
+def serve_command(host, port, workers, threads, outbox_worker):
+    """Serve with gunicorn, and the outbox worker beside it, until interrupted."""
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn", "helpdesk:create_app()",
+                "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
+                "--access-logfile", "-",
+            ]
+        )
+    ]
+    if outbox_worker:
+        processes.append(subprocess.Popen([sys.executable, "-m", "helpdesk.cli", "worker"]))
+    stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: web.terminate())
-    sys.exit(web.wait())
+        signal.signal(signum, lambda *_: stopping.set())
+    # Both run until a signal, or until one of them exits: then both stop.
+    while not stopping.is_set() and all(process.poll() is None for process in processes):
+        stopping.wait(0.5)
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    codes = []
+    for process in processes:
+        try:
+            codes.append(process.wait(timeout=30))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            codes.append(process.wait())
+    sys.exit(next((code for code in codes if code not in (0, -signal.SIGTERM)), 0))
 
 
 if __name__ == "__main__":

@@ -34,8 +34,15 @@ class Defaults:
     SMTP_STARTTLS = False
     SMTP_TIMEOUT = 10
     WEBHOOK_ALLOW_PRIVATE = False
+    WEBHOOK_TIMEOUT = 5  # seconds to connect, and between bytes of the answer
     OUTBOX_MAX_ATTEMPTS = 8
+    # A claimed row comes back to the queue after this long if its worker died;
+    # keep it above twice SMTP_TIMEOUT and WEBHOOK_TIMEOUT.
     OUTBOX_LEASE_SECONDS = 60
+    OUTBOX_BATCH_SIZE = 20
+    OUTBOX_POLL_SECONDS = 1.0
+    OUTBOX_BACKOFF_SECONDS = 30  # first retry delay; doubles per attempt, with jitter
+    OUTBOX_BACKOFF_MAX_SECONDS = 3600
     CLASSIFIER_THRESHOLD = 0.6
     METADATA_MAX_BYTES = 16 * 1024
     METADATA_MAX_DEPTH = 8

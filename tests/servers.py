@@ -96,3 +96,28 @@ def run_cli(env: dict, *args: str) -> str:
     if result.returncode != 0:
         raise RuntimeError(f"helpdesk {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
+
+
+@contextmanager
+def outbox_worker(env: dict, *, log: Path | None = None) -> Iterator[subprocess.Popen]:
+    """Run `helpdesk worker` as a real process; yields it; stops it (SIGTERM) after."""
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "helpdesk.cli", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if log:
+            output.close()

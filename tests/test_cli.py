@@ -180,9 +180,3 @@ def test_seed_demo_then_if_empty_reuses(cli, app):
     again = cli("seed-demo", "--if-empty")
     assert again.exit_code == 0 and "existing database" in again.output
     assert cli("seed-demo").exit_code == 1
-
-
-def test_worker_says_it_is_not_built_yet(cli):
-    result = cli("worker")
-    assert result.exit_code == 1
-    assert "not built yet" in result.output
