@@ -1,5 +1,83 @@
-"""The JSON API: key-authenticated, CSRF-exempt, one module per contract."""
+"""The JSON API: key-authenticated, CSRF-exempt, one module per contract.
 
-from flask import Blueprint
+`/api/v1/…` is Supportdesk's contract and our native API around it (v1.py); `/api/ext-v1/…`
+is Telemetron's (ext.py); docs.py serves the OpenAPI document and the docs page. One guard
+here sizes, authenticates and rate-limits every request of both.
+"""
+
+import hashlib
+
+from flask import Blueprint, current_app, request
+
+from ..customers import CustomerNotFound
+from ..extensions import csrf, limiter
+from ..idempotency import KeyConflict
+from ..tickets import InvalidField, QuotaReached
+from . import docs, ext, v1
+from .context import authenticate_request
+from .errors import ApiError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+for child in (v1.bp, ext.bp, docs.bp):
+    bp.register_blueprint(child)
+    csrf.exempt(child)
+csrf.exempt(bp)
+
+PUBLIC = {"api.docs.openapi_document", "api.docs.page"}
+
+
+def rate_limit_key() -> str:
+    """One count per API key (by its digest; the key itself never reaches the storage)."""
+    secret = request.headers.get("X-API-Key", "")
+    if not secret:
+        return "addr:" + (request.remote_addr or "")
+    return "key:" + hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+limiter.limit(
+    lambda: current_app.config["RATELIMIT_API"],
+    key_func=rate_limit_key,
+    exempt_when=lambda: request.endpoint in PUBLIC,
+)(bp)
+
+
+@bp.before_request
+def guard():
+    """Refuse over-size bodies before reading them, then require a live API key."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and limit and request.content_length > limit:
+        raise ApiError(413, "PAYLOAD_TOO_LARGE", f"Request body exceeds {limit} bytes")
+    if request.endpoint in PUBLIC:
+        return None
+    authenticate_request(request.headers.get("X-API-Key"))
+    return None
+
+
+@bp.errorhandler(ApiError)
+def api_error(error: ApiError):
+    return error.response()
+
+
+@bp.errorhandler(CustomerNotFound)
+def customer_not_found(error: CustomerNotFound):
+    return ApiError(404, "CUSTOMER_NOT_FOUND", "No customer matches that reference").response()
+
+
+@bp.errorhandler(QuotaReached)
+def quota_reached(error: QuotaReached):
+    return ApiError(403, "PLAN_LIMIT_REACHED", str(error)).response()
+
+
+@bp.errorhandler(InvalidField)
+def invalid_field(error: InvalidField):
+    return ApiError.invalid([{"field": error.field, "message": error.message}]).response()
+
+
+@bp.errorhandler(KeyConflict)
+def key_conflict(error: KeyConflict):
+    return ApiError(
+        409,
+        "IDEMPOTENCY_CONFLICT",
+        "This Idempotency-Key was used with a different request body",
+        [{"field": "Idempotency-Key", "message": "already used with a different body"}],
+    ).response()

@@ -66,3 +66,23 @@ def for_status(status: int, message: str | None = None):
     if is_ext():
         return ext_error(status, message)
     return v1_error(status, CODES.get(status, "ERROR"), message)
+
+
+class ApiError(Exception):
+    """An error answered in the envelope of the contract the request came through."""
+
+    def __init__(self, status: int, code: str, message: str, details: list[dict] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details or []
+
+    @classmethod
+    def invalid(cls, details: list[dict]) -> "ApiError":
+        """400 VALIDATION_ERROR naming each bad field."""
+        return cls(400, "VALIDATION_ERROR", "Invalid or missing fields", details)
+
+    def response(self):
+        if is_ext():
+            # Telemetron's envelope has one message: it names the fields at fault.
+            named = "; ".join(f"{d['field']}: {d['message']}" for d in self.details)
+            return ext_error(self.status, named or self.message)
+        return v1_error(self.status, self.code, self.message, self.details)

@@ -1,0 +1,84 @@
+"""What every API view needs: the calling key and its organization, the validated body,
+and creation that happens once per Idempotency-Key."""
+
+from collections.abc import Callable
+
+from flask import current_app, g, jsonify, request
+
+from .. import accounts, assignment, idempotency
+from ..audit import Actor
+from ..db import write_transaction
+from ..extensions import db
+from ..models import Organization
+from . import schemas
+from .errors import ApiError
+
+
+def authenticate_request(secret: str | None) -> None:
+    """Note the live key named by the header (as plain values), or 401."""
+    key = accounts.authenticate_key(secret)
+    if key is None:
+        raise ApiError(401, "UNAUTHORIZED", "Invalid or missing API key")
+    # Plain values: a commit expires ORM objects, and these are read inside transactions.
+    g.org_id, g.key_name = key.org_id, key.name
+
+
+def current_org(*, lock: bool = False) -> Organization:
+    """The calling key's organization; `lock` serializes its writers (call inside a write)."""
+    org = db.session.get(Organization, g.org_id)
+    if lock:
+        assignment.lock_organization(org)
+    return org
+
+
+def actor() -> Actor:
+    """The audit trail names the API key that acted."""
+    return Actor(label=f"API key {g.key_name}")
+
+
+def read_body(model: type[schemas.BaseModel]):
+    """The request's JSON body as `model`, and the decoded JSON; else 400 naming the field."""
+    try:
+        data = schemas.parse_json(request.get_data(cache=False))
+        return schemas.validate(model, data, metadata_context()), data
+    except schemas.BadRequest as error:
+        raise ApiError.invalid(error.details) from None
+
+
+def metadata_context() -> dict:
+    config = current_app.config
+    return {
+        "metadata_depth": config["METADATA_MAX_DEPTH"],
+        "metadata_bytes": config["METADATA_MAX_BYTES"],
+    }
+
+
+def create_once(endpoint: str, payload: object, create: Callable[[Organization], tuple[int, dict]]):
+    """Run `create` in one write transaction, or replay the response stored for the key.
+
+    The lookup, the creation and storing its response share the transaction and the
+    organization's lock, so concurrent retries with one key create exactly one ticket.
+    """
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        key = key.strip()
+        if not key or len(key) > idempotency.MAX_KEY_LENGTH or "\x00" in key:
+            raise ApiError.invalid(
+                [{"field": "Idempotency-Key", "message": "must be 1 to 255 characters"}]
+            )
+    digest = idempotency.request_hash(payload) if key else ""
+    with write_transaction():
+        org = current_org(lock=True)
+        replay = idempotency.lookup(org, endpoint, key, digest) if key else None
+        if replay is None:
+            status, body = create(org)
+            if key:
+                idempotency.remember(org, endpoint, key, digest, status, body)
+    if replay is not None:
+        response = jsonify(replay.response)
+        response.status_code = replay.status_code
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+    response = jsonify(body)
+    response.status_code = status
+    return response

@@ -1,0 +1,72 @@
+"""Idempotency keys: a retried create returns the first response and creates nothing.
+
+Callers look the key up and store the response inside the same write transaction as the
+creation, after taking the organization's lock, so concurrent retries with one key are
+serialized: the first creates, the others find its stored response.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from .extensions import db
+from .models import IdempotencyKey, Organization, utcnow
+
+MAX_KEY_LENGTH = 255
+# A key older than this is forgotten: its next use starts afresh.
+RETENTION = timedelta(hours=24)
+
+
+class KeyConflict(Exception):
+    """The key was used before with a different request body."""
+
+
+@dataclass(frozen=True)
+class Replay:
+    status_code: int
+    response: dict
+
+
+def request_hash(payload: object) -> str:
+    """A digest of the decoded body, so that spacing and key order do not matter."""
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def lookup(org: Organization, endpoint: str, key: str, digest: str) -> Replay | None:
+    """The stored response for this key, None when unused; KeyConflict on another body."""
+    stored = db.session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.org_id == org.id,
+            IdempotencyKey.endpoint == endpoint,
+            IdempotencyKey.key == key,
+        )
+    )
+    if stored is None:
+        return None
+    if utcnow() - stored.created_at > RETENTION:
+        db.session.delete(stored)
+        db.session.flush()
+        return None
+    if stored.request_hash != digest:
+        raise KeyConflict(key)
+    return Replay(stored.status_code, stored.response)
+
+
+def remember(
+    org: Organization, endpoint: str, key: str, digest: str, status_code: int, response: dict
+) -> None:
+    """Store the response to replay for later requests with this key."""
+    db.session.add(
+        IdempotencyKey(
+            org_id=org.id,
+            endpoint=endpoint,
+            key=key,
+            request_hash=digest,
+            status_code=status_code,
+            response=response,
+        )
+    )
