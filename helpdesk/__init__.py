@@ -32,7 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .desk import bp as desk_bp
+    from .events import bp as events_bp
 
-    for blueprint in (auth_bp, desk_bp, api_bp):
+    for blueprint in (auth_bp, desk_bp, events_bp, api_bp):
         app.register_blueprint(blueprint)
     return app

@@ -18,6 +18,7 @@ class Defaults:
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
     WTF_CSRF_TIME_LIMIT = None  # agents keep pages open all day
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     RATELIMIT_ENABLED = True
@@ -26,6 +27,7 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT_SECONDS = 300
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 20  # higher: an office shares one address
     SMTP_HOST = None
     SMTP_PORT = 25
     SMTP_USERNAME = None

@@ -24,6 +24,7 @@ from .models import (
     MessageRole,
     Organization,
     Priority,
+    Status,
     Tag,
     Ticket,
 )
@@ -270,3 +271,69 @@ def get_ticket_for(agent: Agent, reference: str) -> Ticket:
     if ticket is None:
         abort(404)
     return ticket
+
+
+# Editing from the desk: each change records one audit event and signals open pages.
+
+
+def _changed(ticket: Ticket, actor: audit.Actor, field: str, old: object, new: object) -> None:
+    audit.record(ticket, actor, "changed", field, old, new)
+    notify.ticket_updated(ticket, {field: None if new is None else str(new)})
+
+
+def change_priority(ticket: Ticket, priority: Priority, actor: audit.Actor) -> bool:
+    """Set the ticket's priority; False when it had that priority already."""
+    priority, old = Priority(priority), ticket.priority
+    if priority == old:
+        return False
+    ticket.priority = priority
+    _changed(ticket, actor, "priority", old, priority)
+    return True
+
+
+def change_status(ticket: Ticket, status: Status, actor: audit.Actor) -> bool:
+    """Set the ticket's status; False when it had that status already."""
+    status, old = Status(status), ticket.status
+    if status == old:
+        return False
+    ticket.status = status
+    _changed(ticket, actor, "status", old, status)
+    return True
+
+
+def change_category(ticket: Ticket, category: Category | None, actor: audit.Actor) -> bool:
+    """Set the category as the agent chose it (which also confirms it for the classifier)."""
+    if category is not None and category.org_id != ticket.org_id:
+        raise InvalidField("category", "Unknown category")
+    old = ticket.category
+    if category is old and (category is None or ticket.category_source == CategorySource.AGENT):
+        return False
+    ticket.category = category
+    ticket.category_source = CategorySource.AGENT if category else None
+    ticket.category_confidence = None
+    _changed(ticket, actor, "category", old.name if old else None, category.name if category else None)
+    return True
+
+
+def set_tags(ticket: Ticket, tags: list[Tag], actor: audit.Actor) -> bool:
+    """Replace the ticket's tags; False when they are the same."""
+    if any(tag.org_id != ticket.org_id for tag in tags):
+        raise InvalidField("tags", "Unknown tag")
+    old = sorted(tag.name for tag in ticket.tags)
+    new = sorted(dict.fromkeys(tag.name for tag in tags))
+    if old == new:
+        return False
+    ticket.tags = sorted(dict.fromkeys(tags), key=lambda tag: tag.name)
+    _changed(ticket, actor, "tags", ", ".join(old) or None, ", ".join(new) or None)
+    return True
+
+
+def reassign(ticket: Ticket, agent: Agent | None, actor: audit.Actor) -> bool:
+    """Give the ticket to another agent of the organization, or to nobody."""
+    if agent is not None and (agent.org_id != ticket.org_id or not agent.active):
+        raise InvalidField("assignee", "Unknown agent")
+    if ticket.assignee is agent:
+        return False
+    assignment.assign(ticket, agent, actor)  # records the event and tells the assignee
+    notify.ticket_updated(ticket, {"assignee": agent.email if agent else None})
+    return True

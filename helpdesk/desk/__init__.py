@@ -1,0 +1,28 @@
+"""The agent's desk: queues, tickets, and the header's availability and notifications."""
+
+from flask import Blueprint
+
+from ..auth import require_agent
+from . import header, queue, ticket
+from .pages import ago
+
+bp = Blueprint("desk", __name__)
+bp.before_request(require_agent)
+bp.add_app_template_filter(ago)
+
+bp.add_url_rule("/", view_func=queue.queue)
+bp.add_url_rule("/tickets/<reference>", view_func=ticket.ticket)
+bp.add_url_rule("/tickets/<reference>/parts/<part>", view_func=ticket.part)
+bp.add_url_rule("/tickets/<reference>/fields/<field>", view_func=ticket.field)
+bp.add_url_rule("/tickets/<reference>/fields/<field>/edit", view_func=ticket.edit_field)
+bp.add_url_rule(
+    "/tickets/<reference>/fields/<field>", view_func=ticket.save_field, methods=["POST"]
+)
+bp.add_url_rule("/tickets/<reference>/messages", view_func=ticket.post_message, methods=["POST"])
+bp.add_url_rule("/preview", view_func=ticket.preview, methods=["POST"])
+bp.add_url_rule("/availability", view_func=header.availability, methods=["POST"])
+bp.add_url_rule("/notifications", view_func=header.notifications)
+bp.add_url_rule("/notifications/read", view_func=header.read_all, methods=["POST"])
+bp.add_url_rule(
+    "/notifications/<int:notification_id>/read", view_func=header.read_one, methods=["POST"]
+)

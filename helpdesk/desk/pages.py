@@ -1,0 +1,75 @@
+"""Rendering desk pages: the full page on a normal request, the fragment on an htmx one."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import make_response, render_template
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from .. import htmx
+from ..extensions import db
+from ..models import Agent, LiveEvent, Notification, utcnow
+
+BELL_SIZE = 8
+
+
+@dataclass
+class Bell:
+    unread: int
+    latest: list[Notification]
+
+
+def bell_for(agent: Agent) -> Bell:
+    """The agent's unread count and latest notifications."""
+    unread = db.session.scalar(
+        select(func.count(Notification.id)).where(
+            Notification.agent_id == agent.id, Notification.read_at.is_(None)
+        )
+    )
+    latest = db.session.scalars(
+        select(Notification)
+        .where(Notification.agent_id == agent.id)
+        .options(selectinload(Notification.ticket))
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(BELL_SIZE)
+    ).all()
+    return Bell(unread=unread, latest=list(latest))
+
+
+def live_cursor(agent: Agent) -> int:
+    """The newest live signal of the organization: pages listen for what comes after it."""
+    newest = select(func.max(LiveEvent.id)).where(LiveEvent.org_id == agent.org_id)
+    return db.session.scalar(newest) or 0
+
+
+def fragment(template: str, status: int = 200, **context):
+    """A fragment response, varying on HX-Request."""
+    return htmx.add_vary(make_response(render_template(template, **context), status))
+
+
+def render(page: str, fragment_template: str, status: int = 200, **context):
+    """Render `page` (which includes the fragment) or, for an htmx request, the fragment alone."""
+    if htmx.is_partial():
+        return fragment(fragment_template, status, **context)
+    context.setdefault("bell", bell_for(current_user))
+    context.setdefault("live_cursor", live_cursor(current_user))
+    return htmx.add_vary(make_response(render_template(page, **context), status))
+
+
+def ago(moment: datetime | None) -> str:
+    """'just now', '5 min ago', '3 h ago', '2 days ago', then the date."""
+    if moment is None:
+        return ""
+    seconds = int((utcnow() - moment).total_seconds())
+    if seconds < 45:
+        return "just now"
+    if seconds < 3600:
+        return f"{max(1, round(seconds / 60))} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    if seconds < 7 * 86400:
+        days = seconds // 86400
+        return f"{days} day{'s' if days > 1 else ''} ago"
+    return moment.strftime("%d %b %Y")

@@ -1,0 +1,191 @@
+"""The queues: Mine, Unassigned, All open, with filters, search and pages."""
+
+import re
+from dataclasses import asdict, dataclass
+
+from flask import abort, request
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from .. import htmx
+from ..extensions import db
+from ..models import (
+    OPEN_STATUSES,
+    Agent,
+    Category,
+    Customer,
+    Priority,
+    Status,
+    Tag,
+    Ticket,
+    ticket_tags,
+)
+from .pages import render
+
+QUEUES = {"mine": "Mine", "unassigned": "Unassigned", "open": "All open"}
+PAGE_SIZE = 25
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the agent asked to see; every field is a plain GET parameter."""
+
+    queue: str = "mine"
+    status: str = ""
+    priority: str = ""
+    category: str = ""
+    tag: str = ""
+    q: str = ""
+    page: int = 1
+
+    def args(self, **changes) -> dict:
+        """Non-empty parameters for url_for, with `changes` applied."""
+        values = asdict(self) | changes
+        return {key: value for key, value in values.items() if value and value != 1 or key == "queue"}
+
+
+def parse_filters(args) -> QueueFilters:
+    """Read the filters from the query string; a bad value is a 422 naming the field."""
+    queue = args.get("queue", "mine")
+    if queue not in QUEUES:
+        abort(422, description=f"queue: choose one of {', '.join(QUEUES)}.")
+    status = args.get("status", "").upper()
+    if status and status not in Status.__members__:
+        abort(422, description=f"status: choose one of {', '.join(Status)}.")
+    priority = args.get("priority", "").upper()
+    if priority and priority not in Priority.__members__:
+        abort(422, description=f"priority: choose one of {', '.join(Priority)}.")
+    page = args.get("page", "1")
+    if not page.isdigit() or not 1 <= int(page) <= MAX_PAGE:
+        abort(422, description="page: a page number from 1.")
+    return QueueFilters(
+        queue=queue,
+        status=status,
+        priority=priority,
+        category=args.get("category", "").strip()[:100],
+        tag=args.get("tag", "").strip()[:60],
+        q=args.get("q", "").strip()[:200],
+        page=int(page),
+    )
+
+
+def _search(agent: Agent, text: str):
+    """Tickets whose number, subject, or customer email/externalId matches `text`."""
+    prefix = re.escape(agent.org.ticket_prefix)
+    number = re.fullmatch(rf"(?:{prefix}-)?#?(\d{{1,12}})", text, re.IGNORECASE)
+    customers = select(Customer.id).where(
+        Customer.org_id == agent.org_id,
+        or_(
+            Customer.email.icontains(text, autoescape=True),
+            Customer.external_id.icontains(text, autoescape=True),
+        ),
+    )
+    conditions = [
+        Ticket.subject.icontains(text, autoescape=True),
+        Ticket.customer_id.in_(customers),
+    ]
+    if number:
+        conditions.append(Ticket.number == int(number.group(1)))
+    return or_(*conditions)
+
+
+def filtered(agent: Agent, filters: QueueFilters) -> list:
+    """The WHERE conditions of the filters, leaving out which queue."""
+    conditions = [Ticket.org_id == agent.org_id]
+    if filters.status:
+        conditions.append(Ticket.status == Status(filters.status))
+    else:
+        conditions.append(Ticket.status.in_(OPEN_STATUSES))
+    if filters.priority:
+        conditions.append(Ticket.priority == Priority(filters.priority))
+    if filters.category:
+        conditions.append(
+            Ticket.category_id.in_(
+                select(Category.id).where(
+                    Category.org_id == agent.org_id,
+                    func.lower(Category.name) == filters.category.lower(),
+                )
+            )
+        )
+    if filters.tag:
+        conditions.append(
+            Ticket.id.in_(
+                select(ticket_tags.c.ticket_id)
+                .join(Tag, Tag.id == ticket_tags.c.tag_id)
+                .where(Tag.org_id == agent.org_id, Tag.name == filters.tag)
+            )
+        )
+    if filters.q:
+        conditions.append(_search(agent, filters.q))
+    return conditions
+
+
+def queue_condition(agent: Agent, queue: str):
+    if queue == "mine":
+        return Ticket.assignee_id == agent.id
+    if queue == "unassigned":
+        return Ticket.assignee_id.is_(None)
+    return None
+
+
+def queue_counts(agent: Agent, filters: QueueFilters) -> dict[str, int]:
+    """How many tickets each queue holds under the filters, in one query."""
+    mine, unassigned, total = db.session.execute(
+        select(
+            func.count(Ticket.id).filter(queue_condition(agent, "mine")),
+            func.count(Ticket.id).filter(queue_condition(agent, "unassigned")),
+            func.count(Ticket.id),
+        ).where(*filtered(agent, filters))
+    ).one()
+    return {"mine": mine, "unassigned": unassigned, "open": total}
+
+
+def queue_page(agent: Agent, filters: QueueFilters) -> list[Ticket]:
+    """One page of the queue, most urgent first, then oldest; id keeps the order stable."""
+    conditions = filtered(agent, filters)
+    mine_or_unassigned = queue_condition(agent, filters.queue)
+    if mine_or_unassigned is not None:
+        conditions.append(mine_or_unassigned)
+    return list(
+        db.session.scalars(
+            select(Ticket)
+            .where(*conditions)
+            .options(
+                joinedload(Ticket.customer),
+                joinedload(Ticket.assignee),
+                joinedload(Ticket.category),
+                selectinload(Ticket.tags),
+            )
+            .order_by(Ticket.priority.desc(), Ticket.created_at, Ticket.id)
+            .limit(PAGE_SIZE)
+            .offset((filters.page - 1) * PAGE_SIZE)
+        ).unique()
+    )
+
+
+def filter_choices(agent: Agent) -> dict:
+    """Category and tag names of the organization, for the filter selects."""
+    categories = db.session.scalars(
+        select(Category.name).where(Category.org_id == agent.org_id).order_by(Category.name)
+    ).all()
+    tags = db.session.scalars(
+        select(Tag.name).where(Tag.org_id == agent.org_id).order_by(Tag.name)
+    ).all()
+    return {"categories": categories, "tags": tags}
+
+
+def queue():
+    """The agent's queues; htmx swaps only the list when filters change."""
+    filters = parse_filters(request.args)
+    counts = queue_counts(current_user, filters)
+    tickets = queue_page(current_user, filters)
+    pages = max(1, -(-counts[filters.queue] // PAGE_SIZE))
+    context = dict(
+        filters=filters, counts=counts, tickets=tickets, pages=pages, queues=QUEUES,
+        statuses=list(Status), priorities=list(Priority),
+    )
+    if not htmx.is_partial():
+        context |= filter_choices(current_user)
+    return render("desk/queue.html", "desk/_queue.html", **context)

@@ -1,0 +1,209 @@
+"""The ticket page, its live parts, in-place editing, replies and notes."""
+
+import json
+
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from .. import audit, htmx, tickets
+from ..db import write_transaction
+from ..extensions import db
+from ..markdown import render_markdown
+from ..models import Agent, Category, Message, MessageRole, Priority, Status, Ticket, TicketEvent
+from .pages import render
+
+PARTS = ("head", "fields", "customer", "thread", "timeline")
+FIELDS = ("status", "priority", "category", "assignee", "tags")
+TIMELINE_SIZE = 200
+MAX_TAGS = 20
+MAX_BODY = 64 * 1024
+
+
+class FieldError(ValueError):
+    """A value the agent typed or picked that cannot be saved; shown beside the control."""
+
+
+def thread_of(ticket: Ticket) -> list[Message]:
+    """The conversation, oldest first, with internal notes."""
+    return list(
+        db.session.scalars(
+            select(Message)
+            .where(Message.ticket_id == ticket.id)
+            .options(joinedload(Message.author))
+            .order_by(Message.created_at, Message.id)
+        )
+    )
+
+
+def timeline_of(ticket: Ticket) -> list[TicketEvent]:
+    """The newest audit events first."""
+    return list(
+        db.session.scalars(
+            select(TicketEvent)
+            .where(TicketEvent.ticket_id == ticket.id)
+            .order_by(TicketEvent.created_at.desc(), TicketEvent.id.desc())
+            .limit(TIMELINE_SIZE)
+        )
+    )
+
+
+def page(ticket: Ticket, status: int = 200, fragment_template: str = "desk/ticket/_page.html", **extra):
+    """The whole ticket page, or one of its fragments for htmx."""
+    context = dict(ticket=ticket, fields=FIELDS, editing=None, error=None, body="", kind="reply")
+    context |= extra
+    whole = not htmx.is_partial() or fragment_template.endswith("_page.html")
+    if whole or fragment_template.endswith("_thread.html"):
+        context["messages"] = thread_of(ticket)
+    if whole or fragment_template.endswith("_timeline.html"):
+        context["events"] = timeline_of(ticket)
+    if context["editing"] and (whole or fragment_template.endswith("_field_form.html")):
+        context["choices"] = choices(ticket, context["editing"])
+    return render("desk/ticket.html", fragment_template, status, **context)
+
+
+def ticket(reference: str):
+    """One ticket of the agent's organization: readable without JavaScript."""
+    return page(tickets.get_ticket_for(current_user, reference))
+
+
+def part(reference: str, part: str):
+    """One live part of the ticket page, re-fetched when the ticket changes."""
+    if part not in PARTS:
+        abort(404)
+    ticket = tickets.get_ticket_for(current_user, reference)
+    return page(ticket, fragment_template=f"desk/ticket/_{part}.html")
+
+
+def _field_or_404(field: str) -> str:
+    if field not in FIELDS:
+        abort(404)
+    return field
+
+
+def field(reference: str, field: str):
+    """An editable field as it shows (the fragment a cancelled edit swaps back)."""
+    ticket = tickets.get_ticket_for(current_user, reference)
+    return page(ticket, fragment_template="desk/ticket/_field.html", field=_field_or_404(field))
+
+
+def edit_field(reference: str, field: str):
+    """The control for one field, inside the field's element."""
+    ticket = tickets.get_ticket_for(current_user, reference)
+    field = _field_or_404(field)
+    return page(ticket, fragment_template="desk/ticket/_field_form.html", field=field, editing=field)
+
+
+def choices(ticket: Ticket, field: str) -> list[tuple[str, str]]:
+    """(value, label) pairs a select offers for `field`; empty for free text."""
+    if field == "status":
+        return [(status.value, status.value.replace("_", " ").title()) for status in Status]
+    if field == "priority":
+        return [(priority.value, priority.value.title()) for priority in Priority]
+    if field == "category":
+        categories = db.session.scalars(
+            select(Category).where(Category.org_id == ticket.org_id).order_by(Category.name)
+        )
+        return [("", "No category")] + [(c.public_id, c.name) for c in categories]
+    if field == "assignee":
+        agents = db.session.scalars(
+            select(Agent)
+            .where(Agent.org_id == ticket.org_id, Agent.active.is_(True))
+            .order_by(Agent.name)
+        )
+        return [("", "Unassigned")] + [(a.public_id, f"{a.name} ({a.availability})") for a in agents]
+    return []
+
+
+def apply_field(ticket: Ticket, field: str, raw: str, actor: audit.Actor) -> bool:
+    """Save one field through its ticket service; FieldError names what is wrong."""
+    raw = raw.strip()
+    if field == "priority":
+        if raw not in Priority.__members__:
+            raise FieldError(f"Choose a priority: {', '.join(Priority)}.")
+        return tickets.change_priority(ticket, Priority(raw), actor)
+    if field == "status":
+        if raw not in Status.__members__:
+            raise FieldError(f"Choose a status: {', '.join(Status)}.")
+        return tickets.change_status(ticket, Status(raw), actor)
+    if field == "category":
+        category = None
+        if raw:
+            category = db.session.scalar(
+                select(Category).where(Category.org_id == ticket.org_id, Category.public_id == raw)
+            )
+            if category is None:
+                raise FieldError("Choose one of the organization's categories.")
+        return tickets.change_category(ticket, category, actor)
+    if field == "assignee":
+        agent = None
+        if raw:
+            agent = db.session.scalar(
+                select(Agent).where(
+                    Agent.org_id == ticket.org_id, Agent.public_id == raw, Agent.active.is_(True)
+                )
+            )
+            if agent is None:
+                raise FieldError("Choose an active agent of the organization.")
+        return tickets.reassign(ticket, agent, actor)
+    names = list(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
+    if len(names) > MAX_TAGS:
+        raise FieldError(f"At most {MAX_TAGS} tags.")
+    if any(len(name) > 60 for name in names):
+        raise FieldError("A tag has at most 60 characters.")
+    return tickets.set_tags(ticket, tickets.tags_named(ticket.org, names), actor)
+
+
+def changed(response, ticket: Ticket):
+    """Tell the page's live parts to refresh once the swap has settled."""
+    response.headers["HX-Trigger-After-Settle"] = json.dumps({f"ticket-changed-{ticket.id}": None})
+    return response
+
+
+def save_field(reference: str, field: str):
+    """Save a field in one transaction with its audit event; swap the field back."""
+    ticket = tickets.get_ticket_for(current_user, reference)
+    field = _field_or_404(field)
+    raw = request.form.get(field, "")
+    try:
+        with write_transaction():
+            ticket = db.session.merge(ticket)
+            apply_field(ticket, field, raw, audit.Actor.of(current_user))
+    except (FieldError, tickets.InvalidField) as error:
+        message = error.message if isinstance(error, tickets.InvalidField) else str(error)
+        return page(
+            ticket, 422, "desk/ticket/_field_form.html",
+            field=field, editing=field, error=message, value=raw,
+        )
+    if not htmx.is_partial():
+        return redirect(url_for("desk.ticket", reference=ticket.reference), code=303)
+    return changed(page(ticket, fragment_template="desk/ticket/_field.html", field=field), ticket)
+
+
+def post_message(reference: str):
+    """Reply to the customer, or add an internal note, from the ticket page."""
+    ticket = tickets.get_ticket_for(current_user, reference)
+    body = request.form.get("body", "")
+    kind = "note" if request.form.get("kind") == "note" else "reply"
+    error = None
+    if not body.strip():
+        error = "Write a message first."
+    elif len(body) > MAX_BODY:
+        error = f"A message has at most {MAX_BODY // 1024} KiB."
+    if error:
+        return page(ticket, 422, "desk/ticket/_reply.html", error=error, body=body, kind=kind)
+    with write_transaction():
+        ticket = db.session.merge(ticket)
+        tickets.add_message(
+            ticket, MessageRole.AGENT, body, audit.Actor.of(current_user), internal=kind == "note"
+        )
+    if not htmx.is_partial():
+        return redirect(url_for("desk.ticket", reference=ticket.reference, _anchor="thread"), code=303)
+    return changed(page(ticket, fragment_template="desk/ticket/_reply.html"), ticket)
+
+
+def preview():
+    """The Markdown of the reply box as it will show (not stored)."""
+    body = request.form.get("body", "")[:MAX_BODY]
+    return render("desk/preview.html", "desk/_preview.html", html=render_markdown(body))

@@ -1,0 +1,56 @@
+"""Live push by polling: signals from the live_events table become htmx events.
+
+Every gunicorn worker writes and reads the same table, so a ticket assigned through one
+worker reaches a page served by another. The page polls about once a second with the id
+of the last signal it saw; an answer carries only event names (`queue-changed`,
+`ticket-changed-<id>`, `notifications-changed`) in HX-Trigger, and each listening element
+re-fetches its own fragment from its normal view, so permission checks stay there.
+"""
+
+import json
+
+from flask import Blueprint, make_response, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from . import htmx
+from .auth import require_agent
+from .extensions import db
+from .models import Agent, LiveEvent
+
+bp = Blueprint("events", __name__, url_prefix="/events")
+bp.before_request(require_agent)
+
+BATCH = 500
+
+
+def event_names(agent: Agent, signals) -> list[str]:
+    """The htmx events a batch of signals means for this agent's pages."""
+    names: dict[str, None] = {}
+    for signal in signals:
+        if signal.kind in ("queue", "assigned"):
+            names["queue-changed"] = None
+        if signal.ticket_id is not None:
+            names[f"ticket-changed-{signal.ticket_id}"] = None
+        if signal.agent_id == agent.id and signal.kind in ("assigned", "ticket"):
+            names["notifications-changed"] = None
+    return list(names)
+
+
+@bp.get("/")
+def poll():
+    """Signals after `after` for the agent's organization: 204 when there are none."""
+    after = request.args.get("after", default=0, type=int)
+    signals = db.session.execute(
+        select(LiveEvent.id, LiveEvent.kind, LiveEvent.ticket_id, LiveEvent.agent_id)
+        .where(LiveEvent.org_id == current_user.org_id, LiveEvent.id > after)
+        .order_by(LiveEvent.id)
+        .limit(BATCH)
+    ).all()
+    if not signals:
+        return htmx.add_vary(make_response("", 204))
+    response = make_response(render_template("_live.html", live_cursor=signals[-1].id))
+    names = event_names(current_user, signals)
+    if names:
+        response.headers["HX-Trigger"] = json.dumps(dict.fromkeys(names))
+    return htmx.add_vary(response)
