@@ -29,11 +29,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     app.jinja_env.filters["stored_html"] = stored_html
 
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .desk import bp as desk_bp
     from .events import bp as events_bp
 
-    for blueprint in (auth_bp, desk_bp, events_bp, api_bp):
+    for blueprint in (auth_bp, desk_bp, events_bp, api_bp, admin_bp):
         app.register_blueprint(blueprint)
     return app

@@ -1,0 +1,183 @@
+"""Administration: the delivery outbox and outgoing webhooks of the admin's organization."""
+
+from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select, update
+
+from . import htmx
+from .accounts import AccountError
+from .auth import require_agent
+from .db import write_transaction
+from .delivery import webhooks
+from .desk.pages import fragment, render
+from .extensions import db
+from .models import OutboxMessage, OutboxStatus, Ticket, Webhook, utcnow
+from .worker import retry as retry_message
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+PAGE_SIZE = 50
+
+
+@bp.before_request
+def require_admin():
+    """Every admin page is for a signed-in admin."""
+    refused = require_agent()
+    if refused is not None:
+        return refused
+    if not current_user.is_admin:
+        abort(403)
+    return None
+
+
+def describe(message: OutboxMessage, tickets: dict[int, Ticket]) -> dict:
+    """What a delivery is about, in words, from its payload."""
+    payload = message.payload or {}
+    if message.kind == "email":
+        ticket = tickets.get(payload.get("ticket_id"))
+        return {
+            "what": f"Email ({payload.get('template', '?')}) to {payload.get('to', '?')}",
+            "ticket": ticket.reference if ticket else None,
+        }
+    if message.kind == "slack":
+        return {"what": "Slack message", "ticket": payload.get("ticket", {}).get("ticketNumber")}
+    if message.kind == "webhook":
+        return {
+            "what": f"Webhook {payload.get('event', '?')}",
+            "ticket": payload.get("data", {}).get("ticketNumber"),
+        }
+    return {"what": message.kind, "ticket": None}
+
+
+def _tickets_of(messages: list[OutboxMessage]) -> dict[int, Ticket]:
+    ids = {m.payload.get("ticket_id") for m in messages if m.kind == "email" and m.payload}
+    ids.discard(None)
+    if not ids:
+        return {}
+    rows = db.session.scalars(
+        select(Ticket).where(Ticket.org_id == current_user.org_id, Ticket.id.in_(ids))
+    )
+    return {ticket.id: ticket for ticket in rows}
+
+
+def _status_arg() -> OutboxStatus:
+    try:
+        return OutboxStatus(request.args.get("status", OutboxStatus.PENDING))
+    except ValueError:
+        abort(422, description="status: choose pending, failed or sent.")
+
+
+@bp.get("/outbox")
+def outbox():
+    """The organization's deliveries: pending, failed with their error, or sent."""
+    status = _status_arg()
+    page = max(request.args.get("page", 1, type=int), 1)
+    org_rows = select(OutboxMessage).where(OutboxMessage.org_id == current_user.org_id)
+    newest_first = OutboxMessage.id.desc()
+    messages = list(
+        db.session.scalars(
+            org_rows.where(OutboxMessage.status == status)
+            .order_by(newest_first)
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE + 1)
+        )
+    )
+    more = len(messages) > PAGE_SIZE
+    messages = messages[:PAGE_SIZE]
+    counts = dict(
+        db.session.execute(
+            select(OutboxMessage.status, func.count(OutboxMessage.id))
+            .where(OutboxMessage.org_id == current_user.org_id)
+            .group_by(OutboxMessage.status)
+        ).all()
+    )
+    tickets = _tickets_of(messages)
+    return render(
+        "admin/outbox.html",
+        "admin/_outbox.html",
+        shown=status,
+        page_number=page,
+        more=more,
+        counts={s: counts.get(s, 0) for s in OutboxStatus},
+        messages=[(m, describe(m, tickets)) for m in messages],
+    )
+
+
+@bp.post("/outbox/<int:message_id>/retry")
+def retry(message_id: int):
+    """Queue a failed delivery again, from its first attempt."""
+    with write_transaction():
+        message = db.session.get(OutboxMessage, message_id)
+        if message is None or message.org_id != current_user.org_id:
+            abort(404)
+        if message.status != OutboxStatus.FAILED:
+            abort(422, description="Only failed deliveries can be retried.")
+        retry_message(message)
+    if not htmx.is_partial():
+        return redirect(url_for("admin.outbox", status="failed"), code=303)
+    info = describe(message, _tickets_of([message]))
+    return fragment("admin/_outbox_row.html", message=message, info=info)
+
+
+@bp.post("/outbox/retry-failed")
+def retry_failed():
+    """Queue every failed delivery of the organization again."""
+    with write_transaction():
+        db.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.org_id == current_user.org_id,
+                OutboxMessage.status == OutboxStatus.FAILED,
+            )
+            .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(), locked_until=None),
+            execution_options={"synchronize_session": False},
+        )
+    return redirect(url_for("admin.outbox", status="pending"), code=303)
+
+
+def _webhooks_page(status: int = 200, **context):
+    context.setdefault("hooks", webhooks.org_webhooks(current_user.org))
+    context.setdefault("events", webhooks.EVENTS)
+    context.setdefault("form", {})
+    return render("admin/webhooks.html", "admin/webhooks.html", status, **context)
+
+
+@bp.get("/webhooks")
+def webhook_list():
+    """The organization's outgoing webhooks, and a form to add one."""
+    return _webhooks_page()
+
+
+@bp.post("/webhooks")
+def create_webhook():
+    """Add a webhook; its signing secret is shown this once."""
+    form = {
+        "url": request.form.get("url", ""),
+        "secret": request.form.get("secret", ""),
+        "events": request.form.getlist("events"),
+    }
+    try:
+        with write_transaction():
+            hook = webhooks.create_webhook(
+                db.session.merge(current_user.org),
+                form["url"],
+                secret=form["secret"] or None,
+                events=form["events"],
+                allow_private=bool(current_app.config["WEBHOOK_ALLOW_PRIVATE"]),
+            )
+    except AccountError as error:
+        return _webhooks_page(422, form=form, error=error)
+    return _webhooks_page(201, created=hook)
+
+
+@bp.post("/webhooks/<public_id>/delete")
+def delete_webhook(public_id: str):
+    """Remove a webhook."""
+    with write_transaction():
+        hook = db.session.scalar(
+            select(Webhook).where(Webhook.org_id == current_user.org_id, Webhook.public_id == public_id)
+        )
+        if hook is None:
+            abort(404)
+        webhooks.delete_webhook(hook)
+    return redirect(url_for("admin.webhook_list"), code=303)
