@@ -34,8 +34,10 @@ def rate_limit_key() -> str:
     return "key:" + hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-limiter.limit(
+# Shared: one count per key across both contracts and the native API.
+limiter.shared_limit(
     lambda: current_app.config["RATELIMIT_API"],
+    scope="api",
     key_func=rate_limit_key,
     exempt_when=lambda: request.endpoint in PUBLIC,
 )(bp)
