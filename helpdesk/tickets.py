@@ -204,6 +204,10 @@ def create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Tick
     for rule in decided.matched:
         audit.record(ticket, audit.Actor(label=f"Rule: {rule}"), "routed")
 
+    # Told before the assignment, so that receivers hear ticket.created before ticket.assigned.
+    first = next((m.content for m in new.messages if m.role == MessageRole.CUSTOMER), None)
+    notify.ticket_created(ticket, first or description)
+
     agent = None
     if decided.agent_email:
         agent = db.session.scalar(
@@ -218,8 +222,6 @@ def create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Tick
     else:
         assignment.auto_assign(ticket, audit.Actor(label="Auto-assignment"))
 
-    first = next((m.content for m in new.messages if m.role == MessageRole.CUSTOMER), None)
-    notify.ticket_created(ticket, first or description)
     return ticket
 
 
