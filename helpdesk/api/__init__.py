@@ -14,7 +14,7 @@ from ..extensions import csrf, limiter
 from ..idempotency import KeyConflict
 from ..tickets import InvalidField, QuotaReached
 from . import docs, ext, v1
-from .context import authenticate_request
+from .context import authenticate_request, too_large
 from .errors import ApiError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -48,7 +48,7 @@ def guard():
     """Refuse over-size bodies before reading them, then require a live API key."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if request.content_length is not None and limit and request.content_length > limit:
-        raise ApiError(413, "PAYLOAD_TOO_LARGE", f"Request body exceeds {limit} bytes")
+        too_large(limit, request.content_length)
     if request.endpoint in PUBLIC:
         return None
     authenticate_request(request.headers.get("X-API-Key"))

@@ -36,10 +36,32 @@ def actor() -> Actor:
     return Actor(label=f"API key {g.key_name}")
 
 
+# An over-size body is read and dropped up to this much before the 413, so that the client
+# (still sending) hears the answer instead of a reset connection; beyond it we just close.
+DISCARD_MAX = 8 * 1024 * 1024
+
+
+def too_large(limit: int, length: int | None = None):
+    """Drop the unread body (never parsing or keeping it), then answer 413."""
+    stream, remaining = request.environ["wsgi.input"], min(length or DISCARD_MAX, DISCARD_MAX)
+    while remaining > 0:
+        chunk = stream.read(min(64 * 1024, remaining))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+    raise ApiError(413, "PAYLOAD_TOO_LARGE", f"Request body exceeds {limit} bytes")
+
+
 def read_body(model: type[schemas.BaseModel]):
     """The request's JSON body as `model`, and the decoded JSON; else 400 naming the field."""
+    raw = request.get_data(cache=False)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    # A streamed (chunked) body stops at the limit; one more byte says it went over.
+    streamed = request.content_length is None
+    if limit and len(raw) >= limit and streamed and request.environ["wsgi.input"].read(1):
+        too_large(limit)
     try:
-        data = schemas.parse_json(request.get_data(cache=False))
+        data = schemas.parse_json(raw)
         return schemas.validate(model, data, metadata_context()), data
     except schemas.BadRequest as error:
         raise ApiError.invalid(error.details) from None
