@@ -183,6 +183,8 @@ def worker_command():
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [worker] %(message)s")
     worker = Worker(current_app)
+    # Deliveries are background work: under CPU contention web requests go first.
+    os.nice(int(current_app.config["OUTBOX_WORKER_NICE"]))
     # Finish the message in flight, hand back the rest of the batch, then exit.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: worker.stop())

@@ -45,6 +45,7 @@ class Defaults:
     OUTBOX_POLL_SECONDS = 1.0
     OUTBOX_BACKOFF_SECONDS = 30  # first retry delay; doubles per attempt, with jitter
     OUTBOX_BACKOFF_MAX_SECONDS = 3600
+    OUTBOX_WORKER_NICE = 10  # added to the worker's niceness (0 keeps its priority)
     CLASSIFIER_THRESHOLD = 0.6
     METADATA_MAX_BYTES = 16 * 1024
     METADATA_MAX_DEPTH = 8
