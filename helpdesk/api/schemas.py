@@ -171,9 +171,12 @@ class AddMessage(Request):
 
 
 class TicketQuery(Request):
-    """`GET /api/v1/tickets` query parameters (strings, as a query string has them)."""
+    """`GET /api/v1/tickets` query parameters (strings, as a query string has them).
 
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    Unknown parameters are refused: a misspelt filter must not silently list everything.
+    """
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     customerExternalId: Text(255) | None = None
     status: Literal["OPEN", "IN_PROGRESS", "WAITING", "RESOLVED", "CLOSED"] | None = None
