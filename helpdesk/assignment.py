@@ -48,7 +48,12 @@ def open_load():
     """Correlated count of an agent's open tickets."""
     return (
         select(func.count(Ticket.id))
-        .where(Ticket.assignee_id == Agent.id, Ticket.status.in_(OPEN_STATUSES))
+        # org_id too, so that the count walks ix_tickets_assignee instead of every ticket.
+        .where(
+            Ticket.org_id == Agent.org_id,
+            Ticket.assignee_id == Agent.id,
+            Ticket.status.in_(OPEN_STATUSES),
+        )
         .correlate(Agent)
         .scalar_subquery()
     )

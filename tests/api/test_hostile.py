@@ -150,12 +150,20 @@ def assert_envelope(path: str, status: int, body: dict) -> None:
         assert body["error"]["code"] == codes[status]
 
 
-@pytest.mark.parametrize(("path", "name", "raw", "status"), CASES, ids=[f"{c[0][5:8]}:{c[1]}" for c in CASES])
-def test_hostile_body(client, headers, org, customer, path, name, raw, status):
-    response = client.post(path, data=raw, headers=headers | {"Content-Type": "application/json"})
-    assert response.status_code == status, response.get_data(as_text=True)[:300]
-    assert response.mimetype == "application/json"
-    assert_envelope(path, status, response.get_json())
+@pytest.mark.parametrize("path", [V1, EXT])
+def test_hostile_bodies(client, headers, org, customer, path):
+    # One test per contract (not one per body): a fresh database per body costs minutes on
+    # PostgreSQL. Every body is still checked, and every miss is reported by name.
+    misses = []
+    for name, raw, status in hostile_bodies(path):
+        response = client.post(path, data=raw, headers=headers | {"Content-Type": "application/json"})
+        try:
+            assert response.status_code == status, response.get_data(as_text=True)[:200]
+            assert response.mimetype == "application/json"
+            assert_envelope(path, status, response.get_json())
+        except AssertionError as error:
+            misses.append(f"{name}: {error}")
+    assert misses == []
     nothing_created(org.id, customers=1)
 
 

@@ -1,0 +1,165 @@
+"""Ticket creation throughput and latency: our full create path against a naive ceiling.
+
+Both run under gunicorn (2 workers x 4 threads) on a fresh SQLite file and get the same
+load: CONCURRENCY clients, each on its own keep-alive connection, posting one after the
+other. Ours is POST /api/v1/tickets/api-create (validation, customer, number, routing,
+assignment to 4 available agents, Markdown, audit, notifications, outbox); the ceiling is
+bench/ceiling.py (parse JSON, insert one row). Prints throughput, p50 and p99 of each and
+the ratio of throughputs.
+
+    .venv/bin/python bench/api_create.py [--requests 2000] [--concurrency 16] [--runs 1]
+"""
+
+import argparse
+import http.client
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import gunicorn, helpdesk_env  # noqa: E402
+
+BODY = {
+    "customerExternalId": "user_42",
+    "subject": "Payment failed for order #12345",
+    "description": "Payment attempt failed with **CARD_DECLINED**. Customer has been notified.",
+    "priority": "HIGH",
+    "metadata": {"orderId": "12345", "amount": 99.9},
+}
+
+
+def seed(database: Path, instance: Path) -> str:
+    """A migrated database with an organization, 4 available agents, a customer; the key."""
+    import os
+
+    os.environ["HELPDESK_INSTANCE_PATH"] = str(instance)
+    from flask_migrate import upgrade
+
+    from helpdesk import accounts, config, create_app
+    from helpdesk.customers import upsert_customer
+    from helpdesk.db import write_transaction
+    from helpdesk.extensions import db
+    from helpdesk.models import Availability
+
+    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{database}"})
+    with app.app_context():
+        upgrade(directory=str(config.MIGRATIONS))
+        with write_transaction():
+            org = accounts.create_org("Bench", "bench", "BEN")
+            for n in range(4):
+                accounts.create_agent(
+                    org, email=f"agent{n}@bench.test", name=f"Agent {n}", password="benchmark",
+                    availability=Availability.AVAILABLE, capacity=1_000_000,
+                )  # fmt: skip
+            upsert_customer(org, external_id="user_42", email="john@acme.com")
+            _, secret = accounts.issue_api_key(org, "bench")
+        db.engine.dispose()
+    return secret
+
+
+def load(base_url: str, path: str, headers: dict, total: int, concurrency: int) -> dict:
+    """Post `total` bodies from `concurrency` clients; throughput and latency percentiles."""
+    address = urlsplit(base_url)
+    body = json.dumps(BODY).encode()
+    headers = {"Content-Type": "application/json", **headers}
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    remaining = [total]
+    start = threading.Barrier(concurrency + 1)
+
+    def client() -> None:
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        mine = []
+        start.wait()
+        while True:
+            with lock:
+                if remaining[0] == 0:
+                    break
+                remaining[0] -= 1
+            began = time.perf_counter()
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - began)
+            if response.status != 201:
+                failures.append(str(response.status))
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "throughput": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "failures": len(failures),
+    }
+
+
+def measure(requests: int, concurrency: int, warmup: int) -> tuple[dict, dict]:
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
+        folder = Path(folder)
+        secret = seed(folder / "helpdesk.db", folder / "instance")
+        env = helpdesk_env(
+            folder / "instance", f"sqlite:///{folder / 'helpdesk.db'}", RATELIMIT_ENABLED="0"
+        )
+        with gunicorn(env, log=folder / "ours.log") as url:
+            headers = {"X-API-Key": secret}
+            load(url, "/api/v1/tickets/api-create", headers, warmup, concurrency)
+            ours = load(url, "/api/v1/tickets/api-create", headers, requests, concurrency)
+        env = dict(env, CEILING_DATABASE=str(folder / "ceiling.db"))
+        with gunicorn(env, app="bench.ceiling:create_app()", log=folder / "ceiling.log") as url:
+            load(url, "/create", {}, warmup, concurrency)
+            ceiling = load(url, "/create", {}, requests, concurrency)
+    return ours, ceiling
+
+
+def show(name: str, result: dict) -> None:
+    print(
+        f"{name:8} {result['throughput']:8.1f} req/s   p50 {result['p50']:7.1f} ms   "
+        f"p99 {result['p99']:7.1f} ms   failures {result['failures']}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    print(
+        f"gunicorn 2 workers x 4 threads, SQLite, concurrency {args.concurrency}, "
+        f"{args.requests} creations per measurement"
+    )
+    ratios = []
+    for run in range(1, args.runs + 1):
+        ours, ceiling = measure(args.requests, args.concurrency, args.warmup)
+        ratio = ours["throughput"] / ceiling["throughput"]
+        ratios.append(ratio)
+        print(f"run {run}")
+        show("ours", ours)
+        show("ceiling", ceiling)
+        print(f"ratio    {ratio:.2f} (ours / ceiling throughput)")
+    if args.runs > 1:
+        print(f"median ratio {statistics.median(ratios):.2f}")
+
+
+if __name__ == "__main__":
+    main()
