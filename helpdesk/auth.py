@@ -5,7 +5,7 @@ from datetime import timedelta
 from functools import cache
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import delete, select
@@ -57,7 +57,12 @@ def safe_next(target: str | None) -> str:
 def unauthorized():
     """Anonymous request to a page: htmx gets 401 + HX-Redirect, a browser the login page."""
     if request.headers.get("HX-Request"):
-        abort(401)  # errors.render_error answers with HX-Redirect to the login page
+        # Back to the page the fragment belongs to, not to the fragment's own URL.
+        page = urlsplit(request.headers.get("HX-Current-URL", ""))
+        here = page.path + (f"?{page.query}" if page.query else "")
+        if page.netloc != request.host or not here.startswith("/"):
+            here = url_for("desk.queue")
+        return htmx.redirect(url_for("auth.login", next=safe_next(here)), 401)
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 

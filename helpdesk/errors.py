@@ -30,7 +30,7 @@ def render_error(status: int, message: str | None = None):
     if _wants_json():
         return api_errors.for_status(status)
     if status == 401 and request.headers.get("HX-Request"):
-        return htmx.redirect(url_for("auth.login", next=request.full_path))
+        return htmx.redirect(url_for("auth.login", next=request.full_path), 401)
     template = "_error.html" if htmx.is_partial() else "error.html"
     return render_template(template, status=status, message=message), status
 
