@@ -5,6 +5,8 @@ the tags, attributes and URL schemes listed here. Python-Markdown is not used (q
 on unmatched brackets) nor bleach (end of life on 2026-06-05).
 """
 
+import re
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -28,9 +30,12 @@ ALLOWED_ATTRIBUTES = {
 ALLOWED_SCHEMES = {"http", "https", "mailto"}
 
 
+LANGUAGE_CLASS = re.compile(r"language-[A-Za-z0-9_+.#-]{1,40}")
+
+
 def _keep_attribute(tag: str, attribute: str, value: str) -> str | None:
-    # Only the language class that fenced code blocks get survives on <code>.
-    if tag == "code" and attribute == "class" and not value.startswith("language-"):
+    # Only a plain language class, as fenced code blocks get it, survives on <code>.
+    if tag == "code" and attribute == "class" and not LANGUAGE_CLASS.fullmatch(value):
         return None
     return value
 

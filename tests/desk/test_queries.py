@@ -1,0 +1,85 @@
+"""No N+1: the number of SQL statements per page stays the same as rows grow."""
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from helpdesk import audit, tickets
+from helpdesk.db import write_transaction
+from helpdesk.extensions import db
+from helpdesk.models import MessageRole
+
+from .. import factories
+from .conftest import HX
+
+
+@contextmanager
+def counted():
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def add_tickets(org, agents, count):
+    for n in range(count):
+        customer = factories.make_customer(org)
+        ticket = factories.make_ticket(
+            org, customer, category=f"Category {n % 4}", priority=["LOW", "HIGH", "URGENT"][n % 3]
+        )
+        with write_transaction():
+            saved = db.session.merge(ticket)
+            tickets.set_tags(saved, tickets.tags_named(saved.org, [f"tag{n}", "all"]), audit.SYSTEM)
+            tickets.reassign(saved, db.session.merge(agents[n % len(agents)]), audit.SYSTEM)
+
+
+def statements_for(client, url, headers=None) -> int:
+    with counted() as statements:
+        assert client.get(url, headers=headers or {}).status_code == 200
+    return len(statements)
+
+
+@pytest.mark.parametrize("url", ["/?queue=open", "/?queue=mine", "/?queue=open&q=Ticket&tag=all"])
+@pytest.mark.parametrize("partial", [False, True])
+def test_queue_page_queries_do_not_grow_with_rows(app, org, url, partial):
+    agents = [factories.make_agent(org, name=f"Agent {n}") for n in range(3)]
+    client = app.test_client(user=agents[0])
+    headers = HX if partial else None
+    add_tickets(org, agents, 3)
+    few = statements_for(client, url, headers)
+    add_tickets(org, agents, 12)
+    many = statements_for(client, url, headers)
+    assert few == many
+    assert many <= 12
+
+
+@pytest.mark.parametrize("part", [None, "thread", "timeline", "fields"])
+def test_ticket_page_queries_do_not_grow_with_messages(app, org, part):
+    agents = [factories.make_agent(org, name=f"Agent {n}") for n in range(4)]
+    client = app.test_client(user=agents[0])
+    ticket = factories.make_ticket(org, category="Billing")
+
+    def add_messages(count):
+        with write_transaction():
+            saved = db.session.merge(ticket)
+            for n in range(count):
+                author = db.session.merge(agents[n % len(agents)])
+                tickets.add_message(saved, MessageRole.AGENT, f"Reply **{n}**", audit.Actor.of(author),
+                                    internal=n % 3 == 0)
+                tickets.add_message(saved, MessageRole.CUSTOMER, f"Answer {n}", audit.SYSTEM)
+
+    url = f"/tickets/{ticket.reference}" + (f"/parts/{part}" if part else "")
+    headers = HX if part else None
+    add_messages(2)
+    few = statements_for(client, url, headers)
+    add_messages(20)
+    many = statements_for(client, url, headers)
+    assert few == many
+    assert many <= 14
