@@ -2,15 +2,33 @@
 "use strict";
 
 // A live refresh must not throw away a control the agent is using: an open editor or
-// an open dropdown. The refresh is remembered and made once the agent is done.
-document.addEventListener("htmx:beforeRequest", (event) => {
+// an open dropdown. The refresh is skipped (before it is sent, or before it is swapped
+// in when the agent started editing meanwhile) and made once the agent is done.
+function isBusy(element) {
+  return Boolean(element.querySelector(".editing")) || element.hasAttribute("open");
+}
+
+function liveRefresh(event) {
   const element = event.detail.elt;
-  if (!element.hasAttribute("data-live")) return;
-  const busy = element.querySelector(".editing") || element.hasAttribute("open");
-  const trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
-  if (busy && trigger && trigger.type !== "toggle") {
+  const config = event.detail.requestConfig;
+  const trigger = config && config.triggeringEvent;
+  if (!element.hasAttribute("data-live") || !trigger || trigger.type === "toggle") return null;
+  return isBusy(element) ? { element, type: trigger.type } : null;
+}
+
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const busy = liveRefresh(event);
+  if (busy) {
     event.preventDefault();
-    element.dataset.missed = trigger.type;
+    busy.element.dataset.missed = busy.type;
+  }
+});
+
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const busy = liveRefresh(event);
+  if (busy) {
+    event.detail.shouldSwap = false;
+    busy.element.dataset.missed = busy.type;
   }
 });
 
