@@ -90,7 +90,6 @@ def assign(ticket: Ticket, agent: Agent | None, actor: audit.Actor) -> None:
             ticket.status = Status.IN_PROGRESS
     elif ticket.status == Status.IN_PROGRESS:
         ticket.status = Status.OPEN
-    db.session.flush()
     audit.record(
         ticket,
         actor,
@@ -103,14 +102,6 @@ def assign(ticket: Ticket, agent: Agent | None, actor: audit.Actor) -> None:
         notify.ticket_assigned(ticket, agent)
     else:
         notify.signal(ticket.org_id, "queue")
-
-
-def auto_assign(ticket: Ticket, actor: audit.Actor) -> Agent | None:
-    """Assign a new ticket to the best agent of its level, if anyone can take it."""
-    agent = pick_agent(ticket.org, ticket.level)
-    if agent is not None:
-        assign(ticket, agent, actor)
-    return agent
 
 
 def pull_unassigned(agent: Agent) -> list[Ticket]:

@@ -137,6 +137,13 @@ def transcript(messages: list[NewMessage]) -> str:
 
 def create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Ticket:
     """Open a ticket: number, quota, customer, routing, category, assignment, audit, outbox."""
+    # Every read comes before the writes, so one flush inserts the ticket and one (at
+    # commit) the rest: the write lock is held for as little ORM work as possible.
+    with db.session.no_autoflush:
+        return _create_ticket(org, new, actor)
+
+
+def _create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Ticket:
     number = assignment.allocate_number(org)
     check_quota(org)
     customer = resolve_customer(org, new.customer)
@@ -171,6 +178,20 @@ def create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Tick
             category = db.session.get(Category, guess[0])
             category_source, confidence = CategorySource.AUTO, round(guess[1], 3)
 
+    level = decided.level or Level.N1
+    agent, assigned_by = None, "Routing rule"
+    if decided.agent_email:
+        agent = db.session.scalar(
+            select(Agent).where(
+                Agent.org_id == org.id,
+                Agent.email == decided.agent_email.lower(),
+                Agent.active.is_(True),
+            )
+        )
+    if agent is None:
+        # The new ticket adds to nobody's load yet, so the pick can precede its insert.
+        agent, assigned_by = assignment.pick_agent(org, level), "Auto-assignment"
+
     ticket = Ticket(
         org=org,
         number=number,
@@ -179,7 +200,7 @@ def create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Tick
         description_html=render_markdown(description),
         priority=decided.priority or new.priority,
         channel=new.channel,
-        level=decided.level or Level.N1,
+        level=level,
         category=category,
         category_source=category_source,
         category_confidence=confidence,
@@ -207,21 +228,8 @@ def create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Tick
     # Told before the assignment, so that receivers hear ticket.created before ticket.assigned.
     first = next((m.content for m in new.messages if m.role == MessageRole.CUSTOMER), None)
     notify.ticket_created(ticket, first or description)
-
-    agent = None
-    if decided.agent_email:
-        agent = db.session.scalar(
-            select(Agent).where(
-                Agent.org_id == org.id,
-                Agent.email == decided.agent_email.lower(),
-                Agent.active.is_(True),
-            )
-        )
     if agent is not None:
-        assignment.assign(ticket, agent, audit.Actor(label="Routing rule"))
-    else:
-        assignment.auto_assign(ticket, audit.Actor(label="Auto-assignment"))
-
+        assignment.assign(ticket, agent, audit.Actor(label=assigned_by))
     return ticket
 
 
