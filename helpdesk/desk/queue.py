@@ -131,38 +131,53 @@ def queue_condition(agent: Agent, queue: str):
 
 
 def queue_counts(agent: Agent, filters: QueueFilters) -> dict[str, int]:
-    """How many tickets each queue holds under the filters, in one query."""
-    mine, unassigned, total = db.session.execute(
-        select(
-            func.count(Ticket.id).filter(queue_condition(agent, "mine")),
-            func.count(Ticket.id).filter(queue_condition(agent, "unassigned")),
-            func.count(Ticket.id),
-        ).where(*filtered(agent, filters))
-    ).one()
-    return {"mine": mine, "unassigned": unassigned, "open": total}
+    """How many tickets each queue holds under the filters.
+
+    Three plain counts rather than one with FILTER clauses: each is answered from a
+    covering index (ix_tickets_queue, ix_tickets_assignee) without touching the rows.
+    """
+    conditions = filtered(agent, filters)
+    counts = {}
+    for queue in QUEUES:
+        mine_or_unassigned = queue_condition(agent, queue)
+        extra = [] if mine_or_unassigned is None else [mine_or_unassigned]
+        counts[queue] = db.session.scalar(
+            select(func.count()).select_from(Ticket).where(*conditions, *extra)
+        )
+    return counts
 
 
 def queue_page(agent: Agent, filters: QueueFilters) -> list[Ticket]:
-    """One page of the queue, most urgent first, then oldest; id keeps the order stable."""
+    """One page of the queue, most urgent first, then oldest; id keeps the order stable.
+
+    The page's ids come first from the index alone; only those 25 rows are then loaded
+    with their customer, assignee, category and tags.
+    """
     conditions = filtered(agent, filters)
     mine_or_unassigned = queue_condition(agent, filters.queue)
     if mine_or_unassigned is not None:
         conditions.append(mine_or_unassigned)
-    return list(
-        db.session.scalars(
-            select(Ticket)
-            .where(*conditions)
-            .options(
-                joinedload(Ticket.customer),
-                joinedload(Ticket.assignee),
-                joinedload(Ticket.category),
-                selectinload(Ticket.tags),
-            )
-            .order_by(Ticket.priority.desc(), Ticket.created_at, Ticket.id)
-            .limit(PAGE_SIZE)
-            .offset((filters.page - 1) * PAGE_SIZE)
-        ).unique()
-    )
+    ids = db.session.scalars(
+        select(Ticket.id)
+        .where(*conditions)
+        .order_by(Ticket.priority.desc(), Ticket.created_at, Ticket.id)
+        .limit(PAGE_SIZE)
+        .offset((filters.page - 1) * PAGE_SIZE)
+    ).all()
+    if not ids:
+        return []
+    tickets = db.session.scalars(
+        select(Ticket)
+        .where(Ticket.id.in_(ids))
+        .options(
+            joinedload(Ticket.customer),
+            joinedload(Ticket.assignee),
+            joinedload(Ticket.category),
+            selectinload(Ticket.tags),
+        )
+    ).unique()
+    by_id = {ticket.id: ticket for ticket in tickets}
+    return [by_id[ticket_id] for ticket_id in ids]
 
 
 def filter_choices(agent: Agent) -> dict:

@@ -16,7 +16,7 @@ from .pages import render
 
 PARTS = ("head", "fields", "customer", "thread", "timeline")
 FIELDS = ("status", "priority", "category", "assignee", "tags")
-TIMELINE_SIZE = 200
+TIMELINE_SIZE = 50
 MAX_TAGS = 20
 MAX_BODY = 64 * 1024
 
@@ -51,7 +51,10 @@ def timeline_of(ticket: Ticket) -> list[TicketEvent]:
 
 def page(ticket: Ticket, status: int = 200, fragment_template: str = "desk/ticket/_page.html", **extra):
     """The whole ticket page, or one of its fragments for htmx."""
-    context = dict(ticket=ticket, fields=FIELDS, editing=None, error=None, body="", kind="reply")
+    context = dict(
+        ticket=ticket, fields=FIELDS, editing=None, error=None, body="", kind="reply",
+        timeline_size=TIMELINE_SIZE,
+    )
     context |= extra
     whole = not htmx.is_partial() or fragment_template.endswith("_page.html")
     if whole or fragment_template.endswith("_thread.html"):

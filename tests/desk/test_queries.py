@@ -57,7 +57,9 @@ def test_queue_page_queries_do_not_grow_with_rows(app, org, url, partial):
     add_tickets(org, agents, 12)
     many = statements_for(client, url, headers)
     assert few == many
-    assert many <= 12
+    # agent; 3 counts; page ids; their tickets; their tags; category and tag names;
+    # bell count, bell list and its tickets; newest live signal; the bound leaves one spare.
+    assert many <= 15
 
 
 @pytest.mark.parametrize("part", [None, "thread", "timeline", "fields"])

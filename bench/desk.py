@@ -1,0 +1,321 @@
+"""Desk page latency at 100,000 tickets: queue page and ticket page against a bare ceiling.
+
+Seeds a migrated database with 100,000 tickets (two messages each, 8% still open, tags
+and categories), one open ticket with 200 messages, then serves it with gunicorn
+(2 workers x 4 threads) and requests, from CONCURRENCY clients on keep-alive connections
+signed in as an agent:
+
+    queue/open   GET /?queue=open   (All open: the largest queue, sorted, counted, paged)
+    queue/mine   GET /              (Mine, the default)
+    ticket       GET /tickets/BEN-<n>  (200 messages, 400 timeline events)
+    ceiling      a bare Flask page listing 50 rows of the same tickets table
+
+and prints p50/p99 of each. The ceiling is `bare_app()` below, also under gunicorn.
+
+    .venv/bin/python bench/desk.py [--tickets 100000] [--requests 1000] [--concurrency 4]
+                                   [--database-url postgresql://…] [--runs 1]
+"""
+
+import argparse
+import http.client
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import gunicorn, helpdesk_env  # noqa: E402
+
+PASSWORD = "benchmark"
+BIG_THREAD = 200
+
+
+def seed(url: str, instance: Path, tickets: int) -> str:
+    """A migrated database with 100,000 tickets; returns the big ticket's reference."""
+    os.environ["HELPDESK_INSTANCE_PATH"] = str(instance)
+    from flask_migrate import upgrade
+    from sqlalchemy import insert, text, update
+
+    from helpdesk import accounts, audit, config, create_app
+    from helpdesk.db import write_transaction
+    from helpdesk.extensions import db
+    from helpdesk.markdown import render_markdown
+    from helpdesk.models import (
+        Availability,
+        Category,
+        Channel,
+        Customer,
+        Message,
+        MessageRole,
+        Organization,
+        Priority,
+        Status,
+        Tag,
+        Ticket,
+        TicketEvent,
+        ticket_tags,
+    )  # fmt: skip
+    from helpdesk.tickets import add_message
+
+    rng = random.Random(42)
+    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url})
+    with app.app_context():
+        if not url.startswith("sqlite"):
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade(directory=str(config.MIGRATIONS))
+        with write_transaction():
+            org = accounts.create_org("Bench", "bench", "BEN")
+            agents = [
+                accounts.create_agent(
+                    org, email=f"agent{n}@bench.test", name=f"Agent {n}", password=PASSWORD,
+                    availability=Availability.OFFLINE,
+                )
+                for n in range(6)
+            ]  # fmt: skip
+            customers = [
+                Customer(
+                    org_id=org.id, external_id=f"user_{n}", email=f"user{n}@example.org", name=f"User {n}"
+                )
+                for n in range(2000)
+            ]
+            db.session.add_all(customers)
+            categories = [Category(org_id=org.id, name=name) for name in
+                          ("Billing", "Orders", "Connectivity", "Accounts", "Hardware", "Shipping")]
+            tags = [Tag(org_id=org.id, name=name) for name in ("vip", "refund", "bug", "legal", "churn")]
+            db.session.add_all(categories + tags)
+            db.session.flush()
+            org_id, agent_ids = org.id, [agent.id for agent in agents]
+            customer_ids = [customer.id for customer in customers]
+            category_ids = [category.id for category in categories]
+            tag_ids = [tag.id for tag in tags]
+
+        description = "Payment failed with **CARD_DECLINED**.\n\n- Order: `12345`\n- Amount: 99.90"
+        description_html = str(render_markdown(description))
+        body, body_html = "Any news on my order?", str(render_markdown("Any news on my order?"))
+        start = datetime.now(UTC) - timedelta(days=400)
+        open_statuses = [Status.OPEN, Status.IN_PROGRESS, Status.WAITING]
+        chunk = 5000
+        for first in range(0, tickets, chunk):
+            rows, numbers = [], range(first + 1, min(tickets, first + chunk) + 1)
+            for number in numbers:
+                is_open = rng.random() < 0.08
+                assignee = rng.choice(agent_ids + [None] * 2) if is_open else rng.choice(agent_ids)
+                if is_open and assignee == agent_ids[0] and rng.random() < 0.9:
+                    assignee = agent_ids[1]  # the signed-in agent holds a realistic load
+                closed = [Status.RESOLVED, Status.CLOSED]
+                status = rng.choice(open_statuses) if is_open else rng.choice(closed)
+                if assignee is None:
+                    status = Status.OPEN
+                created = start + timedelta(seconds=number * 340)
+                rows.append(dict(
+                    public_id=f"00000000-0000-4000-8000-{number:012d}", org_id=org_id, number=number,
+                    subject=f"Order #{number} payment failed", description=description,
+                    description_html=description_html, status=status,
+                    priority=rng.choice(list(Priority)), channel=Channel.API,
+                    category_id=rng.choice(category_ids), meta={"orderId": str(number)},
+                    customer_id=rng.choice(customer_ids), assignee_id=assignee,
+                    created_at=created, updated_at=created,
+                ))  # fmt: skip
+            with write_transaction():
+                db.session.execute(insert(Ticket), rows)
+                ids = dict(db.session.execute(
+                    db.select(Ticket.number, Ticket.id)
+                    .where(Ticket.org_id == org_id, Ticket.number.in_(numbers))
+                ).all())  # fmt: skip
+                db.session.execute(insert(Message), [
+                    dict(public_id=f"10000000-0000-4000-8000-{number * 2 + k:012d}", org_id=org_id,
+                         ticket_id=ids[number], role=MessageRole.CUSTOMER, body=body, body_html=body_html,
+                         internal=False, created_at=start + timedelta(seconds=number * 340 + k))
+                    for number in numbers for k in (0, 1)
+                ])  # fmt: skip
+                tagged = [dict(ticket_id=ids[n], tag_id=rng.choice(tag_ids)) for n in numbers if n % 4 == 0]
+                db.session.execute(insert(ticket_tags), tagged)
+        with write_transaction():
+            db.session.execute(
+                update(Organization).where(Organization.id == org_id).values(ticket_seq=tickets)
+            )
+            org = db.session.get(Organization, org_id)
+            big = Ticket(
+                org=org, number=tickets + 1, subject="A long conversation", description=description,
+                description_html=description_html, status=Status.IN_PROGRESS, priority=Priority.HIGH,
+                customer_id=customer_ids[0], assignee_id=agent_ids[0], category_id=category_ids[0],
+                meta={"orderId": "1", "plan": "pro"},
+            )  # fmt: skip
+            org.ticket_seq = tickets + 1
+            db.session.add(big)
+            db.session.flush()
+            agent = db.session.get(type(agents[0]), agent_ids[0])
+            for n in range(BIG_THREAD // 2):
+                add_message(big, MessageRole.CUSTOMER, f"Customer message **{n}**", audit.Actor(label="API"))
+                add_message(
+                    big, MessageRole.AGENT, f"Agent answer {n}", audit.Actor.of(agent), internal=n % 5 == 0
+                )
+            reference = big.reference
+        counts = {
+            name: db.session.scalar(db.select(db.func.count()).select_from(model))
+            for name, model in (("tickets", Ticket), ("messages", Message), ("events", TicketEvent))
+        }
+        print("seeded", ", ".join(f"{count:,} {name}" for name, count in counts.items()))
+        db.engine.dispose()
+    return reference
+
+
+def sign_in(base_url: str) -> str:
+    """The session cookie of agent0 after a real sign-in with the CSRF token."""
+    address = urlsplit(base_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    connection.request("GET", "/login")
+    response = connection.getresponse()
+    page = response.read().decode()
+    cookie = response.getheader("Set-Cookie").split(";", 1)[0]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    form = f"email=agent0%40bench.test&password={PASSWORD}&csrf_token={token}"
+    connection.request(
+        "POST", "/login", body=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+    )  # fmt: skip
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 303, response.status
+    return response.getheader("Set-Cookie").split(";", 1)[0]
+
+
+def load(base_url: str, path: str, cookie: str, total: int, concurrency: int) -> dict:
+    """GET `path` `total` times from `concurrency` keep-alive clients; latency percentiles."""
+    address = urlsplit(base_url)
+    latencies: list[float] = []
+    failures: list[int] = []
+    lock = threading.Lock()
+    remaining = [total]
+    barrier = threading.Barrier(concurrency + 1)
+
+    def client() -> None:
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        mine = []
+        barrier.wait()
+        while True:
+            with lock:
+                if remaining[0] == 0:
+                    break
+                remaining[0] -= 1
+            began = time.perf_counter()
+            connection.request("GET", path, headers={"Cookie": cookie})
+            response = connection.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - began)
+            if response.status != 200:
+                failures.append(response.status)
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "failures": len(failures),
+    }
+
+
+def bare_app():
+    """The ceiling: a bare Flask page listing 50 rows of the same tickets table."""
+    from flask import Flask, render_template_string
+    from sqlalchemy import create_engine, text
+
+    url = os.environ["DESK_BENCH_DATABASE"]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url)
+    app = Flask(__name__)
+    page = (
+        "<!doctype html><title>Tickets</title><table>{% for row in rows %}<tr><td>{{ row.number }}</td>"
+        "<td>{{ row.subject }}</td><td>{{ row.status }}</td><td>{{ row.priority }}</td>"
+        "<td>{{ row.created_at }}</td></tr>{% endfor %}</table>"
+    )
+
+    @app.get("/")
+    def tickets():
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT number, subject, status, priority, created_at FROM tickets "
+                    "WHERE org_id = 1 ORDER BY created_at DESC LIMIT 50"
+                )
+            ).all()
+        return render_template_string(page, rows=rows)
+
+    return app
+
+
+def measure(args, folder: Path) -> dict:
+    url = args.database_url or f"sqlite:///{folder / 'helpdesk.db'}"
+    reference = seed(url, folder / "instance", args.tickets)
+    env = helpdesk_env(folder / "instance", url, RATELIMIT_ENABLED="0")
+    results = {}
+    with gunicorn(env, log=folder / "ours.log") as base:
+        cookie = sign_in(base)
+        for name, path in (("queue/open", "/?queue=open"), ("queue/mine", "/"),
+                           ("ticket", f"/tickets/{reference}")):  # fmt: skip
+            load(base, path, cookie, args.warmup, args.concurrency)
+            results[name] = load(base, path, cookie, args.requests, args.concurrency)
+    env = dict(env, DESK_BENCH_DATABASE=url)
+    with gunicorn(env, app="bench.desk:bare_app()", log=folder / "ceiling.log") as base:
+        load(base, "/", "", args.warmup, args.concurrency)
+        results["ceiling"] = load(base, "/", "", args.requests, args.concurrency)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--database-url", help="PostgreSQL URL (its public schema is dropped!)")
+    args = parser.parse_args()
+    print(
+        f"gunicorn 2 workers x 4 threads, {'PostgreSQL' if args.database_url else 'SQLite'}, "
+        f"{args.tickets:,} tickets, concurrency {args.concurrency}, {args.requests} requests per page; "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+    runs = []
+    for run in range(1, args.runs + 1):
+        with tempfile.TemporaryDirectory(prefix="bench-desk-") as folder:
+            results = measure(args, Path(folder))
+        runs.append(results)
+        print(f"run {run}")
+        for name, result in results.items():
+            print(
+                f"  {name:11} p50 {result['p50']:6.1f} ms   p99 {result['p99']:6.1f} ms   "
+                f"{result['rps']:7.1f} pages/s   failures {result['failures']}"
+            )
+    if args.runs > 1:
+        print("median over runs")
+        for name in runs[0]:
+            p50 = statistics.median(r[name]["p50"] for r in runs)
+            p99 = statistics.median(r[name]["p99"] for r in runs)
+            print(f"  {name:11} p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
