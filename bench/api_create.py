@@ -11,18 +11,17 @@ the ratio of throughputs.
 """
 
 import argparse
-import http.client
 import json
 import statistics
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import loadgen  # noqa: E402
 
 from tests.servers import gunicorn, helpdesk_env  # noqa: E402
 
@@ -65,51 +64,12 @@ def seed(database: Path, instance: Path) -> str:
 
 
 def load(base_url: str, path: str, headers: dict, total: int, concurrency: int) -> dict:
-    """Post `total` bodies from `concurrency` clients; throughput and latency percentiles."""
-    address = urlsplit(base_url)
-    body = json.dumps(BODY).encode()
-    headers = {"Content-Type": "application/json", **headers}
-    latencies: list[float] = []
-    failures: list[str] = []
-    lock = threading.Lock()
-    remaining = [total]
-    start = threading.Barrier(concurrency + 1)
-
-    def client() -> None:
-        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
-        mine = []
-        start.wait()
-        while True:
-            with lock:
-                if remaining[0] == 0:
-                    break
-                remaining[0] -= 1
-            began = time.perf_counter()
-            connection.request("POST", path, body=body, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - began)
-            if response.status != 201:
-                failures.append(str(response.status))
-        connection.close()
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=client) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-    return {
-        "throughput": len(latencies) / elapsed,
-        "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-        "failures": len(failures),
-    }
+    """Post `total` copies of BODY from `concurrency` clients; throughput and latency."""
+    return loadgen.run(
+        base_url, "POST", path, total=total, concurrency=concurrency,
+        headers={"Content-Type": "application/json", **headers},
+        body=json.dumps(BODY).encode(), expect=201,
+    )
 
 
 def measure(requests: int, concurrency: int, warmup: int) -> tuple[dict, dict]:

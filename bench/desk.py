@@ -24,14 +24,15 @@ import re
 import statistics
 import sys
 import tempfile
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import loadgen  # noqa: E402
 
 from tests.servers import gunicorn, helpdesk_env  # noqa: E402
 
@@ -192,48 +193,10 @@ def sign_in(base_url: str) -> str:
 
 def load(base_url: str, path: str, cookie: str, total: int, concurrency: int) -> dict:
     """GET `path` `total` times from `concurrency` keep-alive clients; latency percentiles."""
-    address = urlsplit(base_url)
-    latencies: list[float] = []
-    failures: list[int] = []
-    lock = threading.Lock()
-    remaining = [total]
-    barrier = threading.Barrier(concurrency + 1)
-
-    def client() -> None:
-        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
-        mine = []
-        barrier.wait()
-        while True:
-            with lock:
-                if remaining[0] == 0:
-                    break
-                remaining[0] -= 1
-            began = time.perf_counter()
-            connection.request("GET", path, headers={"Cookie": cookie})
-            response = connection.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - began)
-            if response.status != 200:
-                failures.append(response.status)
-        connection.close()
-        with lock:
-            latencies.extend(mine)
-
-    threads = [threading.Thread(target=client) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-    return {
-        "rps": len(latencies) / elapsed,
-        "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-        "failures": len(failures),
-    }
+    return loadgen.run(
+        base_url, "GET", path, total=total, concurrency=concurrency,
+        headers={"Cookie": cookie} if cookie else {},
+    )
 
 
 def bare_app():
@@ -307,7 +270,7 @@ def main() -> None:
         for name, result in results.items():
             print(
                 f"  {name:11} p50 {result['p50']:6.1f} ms   p99 {result['p99']:6.1f} ms   "
-                f"{result['rps']:7.1f} pages/s   failures {result['failures']}"
+                f"{result['throughput']:7.1f} pages/s   failures {result['failures']}"
             )
     if args.runs > 1:
         print("median over runs")

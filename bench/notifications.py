@@ -12,23 +12,24 @@ then. Rounds are interleaved and repeated; the median is shown.
 """
 
 import argparse
+import json
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-import requests
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import loadgen  # noqa: E402
 
 from tests import servers  # noqa: E402
 
@@ -65,28 +66,19 @@ def sent_count(engine) -> int:
         return connection.execute(text("SELECT count(*) FROM outbox WHERE status = 'sent'")).scalar()
 
 
-def post_tickets(url: str, key: str, count: int, concurrency: int, tag: str) -> tuple[float, list[float]]:
-    """Create `count` tickets through the API; returns wall seconds and per-request latencies."""
-    local = threading.local()
-
-    def create(n: int) -> float:
-        session = getattr(local, "session", None) or requests.Session()
-        local.session = session
-        started = time.perf_counter()
-        response = session.post(
-            url + "/api/v1/tickets/api-create",
-            headers={"X-API-Key": key},
-            json={"customerExternalId": "bench", "subject": f"{tag} {n}", "description": "Load"},
-            timeout=60,
-        )
-        if response.status_code != 201:
-            raise RuntimeError(f"{response.status_code}: {response.text[:200]}")
-        return time.perf_counter() - started
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        latencies = list(pool.map(create, range(count)))
-    return time.perf_counter() - started, latencies
+def post_tickets(url: str, key: str, count: int, concurrency: int) -> dict:
+    """Create `count` tickets through the API; throughput and latency from the load generator."""
+    result = loadgen.run(
+        url, "POST", "/api/v1/tickets/api-create", total=count, concurrency=concurrency,
+        headers={"X-API-Key": key, "Content-Type": "application/json"},
+        body=json.dumps(
+            {"customerExternalId": "bench", "subject": "Load", "description": "Load"}
+        ).encode(),
+        expect=201,
+    )
+    if result["failures"]:
+        raise RuntimeError(f"{result['failures']} creations failed")
+    return result
 
 
 def wait_for_sent(engine, target: int, timeout: float = 600) -> float:
@@ -142,7 +134,7 @@ def main() -> None:
     with servers.gunicorn(env, workers=2, threads=4, log=workdir / "gunicorn.log") as url:
         # Warm up imports, connections and caches; every round starts with an empty outbox.
         with servers.outbox_worker(env, log=workdir / "worker.log"), smtp_sink(smtp_port):
-            post_tickets(url, key, 20, args.concurrency, "warm-up")
+            post_tickets(url, key, 20, args.concurrency)
             expected += 20
             wait_for_sent(engine, expected)
         for label, worker_on, smtp_up in rounds * args.repeat:
@@ -151,26 +143,24 @@ def main() -> None:
                     stack.enter_context(smtp_sink(smtp_port))
                 if worker_on:
                     stack.enter_context(servers.outbox_worker(env, log=workdir / "worker.log"))
-                seconds, latencies = post_tickets(url, key, args.tickets, args.concurrency, label)
+                result = post_tickets(url, key, args.tickets, args.concurrency)
                 drain = None
                 if worker_on:
                     if not smtp_up:
                         stack.enter_context(smtp_sink(smtp_port))
                     expected += args.tickets
                     drain = wait_for_sent(engine, expected)
-            latencies.sort()
-            results.append((label, args.tickets / seconds, statistics.median(latencies) * 1000,
-                            latencies[int(len(latencies) * 0.95) - 1] * 1000, drain))
+            results.append((label, result["throughput"], result["p50"], result["p99"], drain))
 
     print(f"{args.tickets} tickets per round, {args.concurrency} clients, gunicorn 2×4, "
           f"{'PostgreSQL' if args.database_url else 'SQLite'}, median of {args.repeat} interleaved runs")
-    print(f"{'round':<22} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8}  emails delivered")
+    print(f"{'round':<22} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8}  emails delivered")
     for label, _, _ in rounds:
         runs = [r for r in results if r[0] == label]
-        rate, p50, p95 = (statistics.median(r[i] for r in runs) for i in (1, 2, 3))
+        rate, p50, p99 = (statistics.median(r[i] for r in runs) for i in (1, 2, 3))
         drains = [r[4] for r in runs if r[4] is not None]
         after = f"all, at most {max(drains):.1f} s after the load" if drains else "— (queued)"
-        print(f"{label:<22} {rate:7.1f} {p50:8.1f} {p95:8.1f}  {after}")
+        print(f"{label:<22} {rate:7.1f} {p50:8.1f} {p99:8.1f}  {after}")
         print(f"{'':<22} req/s per run: {', '.join(f'{r[1]:.1f}' for r in runs)}")
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import re
 import secrets
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select, update
 from werkzeug.security import generate_password_hash
 
@@ -92,7 +93,9 @@ def create_agent(
         org=org,
         email=email,
         name=name.strip(),
-        password_hash=generate_password_hash(password),
+        password_hash=generate_password_hash(
+            password, method=current_app.config["PASSWORD_HASH_METHOD"]
+        ),
         role=Role(role),
         level=Level(level),
         availability=Availability(availability),

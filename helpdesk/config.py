@@ -25,6 +25,8 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_API = "600 per minute"
     RATELIMIT_HEADERS_ENABLED = True
+    # werkzeug's hash method for passwords; tests use a cheap one to stay fast.
+    PASSWORD_HASH_METHOD = "scrypt"
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT_SECONDS = 300
     LOGIN_MAX_FAILURES_PER_ADDRESS = 20  # higher: an office shares one address

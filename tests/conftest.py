@@ -52,6 +52,8 @@ def app_config(tmp_path, database_url=None) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "BASE_URL": "http://helpdesk.test",
+        # Real hashing, at a cost fit for tests (production uses scrypt).
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
 
 

@@ -70,3 +70,19 @@ def test_queue_requires_login(client):
     response = client.get("/")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_passwords_are_hashed_with_scrypt_outside_tests(tmp_path, monkeypatch):
+    from helpdesk import accounts
+    from helpdesk.db import write_transaction
+    from helpdesk.extensions import db
+
+    monkeypatch.setenv("HELPDESK_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"})
+    with app.app_context():
+        db.create_all()
+        with write_transaction():
+            org = accounts.create_org("P", "p", "P")
+            agent = accounts.create_agent(org, email="p@example.com", name="P", password="long-enough")
+        assert agent.password_hash.startswith("scrypt:")
+        db.engine.dispose()
