@@ -45,6 +45,8 @@ class Defaults:
     OUTBOX_LEASE_SECONDS = 60
     OUTBOX_BATCH_SIZE = 20
     OUTBOX_POLL_SECONDS = 1.0
+    # Live signals older than this are deleted by the worker; open pages poll every second.
+    LIVE_EVENTS_KEEP_SECONDS = 3600
     OUTBOX_BACKOFF_SECONDS = 30  # first retry delay; doubles per attempt, with jitter
     OUTBOX_BACKOFF_MAX_SECONDS = 3600
     OUTBOX_WORKER_NICE = 10  # added to the worker's niceness (0 keeps its priority)

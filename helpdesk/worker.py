@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import delivery
 from .db import is_sqlite, write_transaction
 from .extensions import db
-from .models import OutboxMessage, OutboxStatus, utcnow
+from .models import LiveEvent, OutboxMessage, OutboxStatus, utcnow
 
 log = logging.getLogger("helpdesk.worker")
 
@@ -162,6 +162,23 @@ def process(claimed: Claim) -> bool:
     return True
 
 
+def prune_live_events(keep_seconds: float) -> int:
+    """Delete live signals older than `keep_seconds`; returns how many went.
+
+    The newest signal always stays: SQLite would otherwise hand its id out again, and a page
+    whose cursor is past the reused ids would miss the signals that carry them.
+    """
+    with write_transaction():
+        newest = select(func.max(LiveEvent.id)).scalar_subquery()
+        result = db.session.execute(
+            delete(LiveEvent).where(
+                LiveEvent.created_at < utcnow() - timedelta(seconds=keep_seconds),
+                LiveEvent.id < newest,
+            )
+        )
+    return result.rowcount
+
+
 class Worker:
     """Runs claim → send → record until stopped; `stop()` is safe from a signal handler."""
 
@@ -170,6 +187,8 @@ class Worker:
         self.batch_size = int(config["OUTBOX_BATCH_SIZE"])
         self.lease = float(config["OUTBOX_LEASE_SECONDS"])
         self.poll = float(config["OUTBOX_POLL_SECONDS"])
+        self.keep_signals = float(config["LIVE_EVENTS_KEEP_SECONDS"])
+        self.next_prune = 0.0
         self.stopping = threading.Event()
 
     def stop(self) -> None:
@@ -194,6 +213,9 @@ class Worker:
         while not self.stopping.is_set():
             try:
                 claimed = self.run_once()
+                if time.monotonic() >= self.next_prune:
+                    prune_live_events(self.keep_signals)
+                    self.next_prune = time.monotonic() + 60
             except SQLAlchemyError:
                 # The database may be restarting; try again after a pause.
                 log.exception("outbox worker: database error")
