@@ -57,8 +57,7 @@ def smtp_sink(port: int) -> Iterator[None]:
                 time.sleep(0.05)
         yield
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        servers.stop(process)
 
 
 def sent_count(engine) -> int:
