@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from flask import abort, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from .. import htmx
 from ..extensions import db
@@ -170,6 +170,10 @@ def queue_page(agent: Agent, filters: QueueFilters) -> list[Ticket]:
         select(Ticket)
         .where(Ticket.id.in_(ids))
         .options(
+            # A list shows no description: leave the Markdown and its HTML in the database.
+            defer(Ticket.description),
+            defer(Ticket.description_html),
+            defer(Ticket.meta),
             joinedload(Ticket.customer),
             joinedload(Ticket.assignee),
             joinedload(Ticket.category),
