@@ -291,24 +291,24 @@ def _changed(ticket: Ticket, actor: audit.Actor, field: str, old: object, new: o
     notify.ticket_updated(ticket, {field: None if new is None else str(new)})
 
 
+def _set(ticket: Ticket, field: str, value: object, actor: audit.Actor) -> bool:
+    """Set a plain field with its audit event; False when it had that value already."""
+    old = getattr(ticket, field)
+    if value == old:
+        return False
+    setattr(ticket, field, value)
+    _changed(ticket, actor, field, old, value)
+    return True
+
+
 def change_priority(ticket: Ticket, priority: Priority, actor: audit.Actor) -> bool:
     """Set the ticket's priority; False when it had that priority already."""
-    priority, old = Priority(priority), ticket.priority
-    if priority == old:
-        return False
-    ticket.priority = priority
-    _changed(ticket, actor, "priority", old, priority)
-    return True
+    return _set(ticket, "priority", Priority(priority), actor)
 
 
 def change_status(ticket: Ticket, status: Status, actor: audit.Actor) -> bool:
     """Set the ticket's status; False when it had that status already."""
-    status, old = Status(status), ticket.status
-    if status == old:
-        return False
-    ticket.status = status
-    _changed(ticket, actor, "status", old, status)
-    return True
+    return _set(ticket, "status", Status(status), actor)
 
 
 def change_category(ticket: Ticket, category: Category | None, actor: audit.Actor) -> bool:
