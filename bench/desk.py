@@ -13,7 +13,10 @@ signed in as an agent:
 and prints p50/p99 of each. The ceiling is `bare_app()` below, also under gunicorn.
 
     .venv/bin/python bench/desk.py [--tickets 100000] [--requests 1000] [--concurrency 4]
-                                   [--database-url postgresql://…] [--runs 1]
+                                   [--database-url postgresql://…] [--runs 1] [--keep DIR]
+
+`--keep DIR` seeds SQLite into DIR once and reuses it on later runs (for profiling in
+process against the same data: DIR/helpdesk.db).
 """
 
 import argparse
@@ -231,7 +234,10 @@ def bare_app():
 
 def measure(args, folder: Path) -> dict:
     url = args.database_url or f"sqlite:///{folder / 'helpdesk.db'}"
-    reference = seed(url, folder / "instance", args.tickets)
+    if args.keep and (folder / "helpdesk.db").exists():
+        reference = f"BEN-{args.tickets + 1}"  # the big ticket is seeded last
+    else:
+        reference = seed(url, folder / "instance", args.tickets)
     env = helpdesk_env(folder / "instance", url, RATELIMIT_ENABLED="0")
     results = {}
     with gunicorn(env, log=folder / "ours.log") as base:
@@ -255,6 +261,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--database-url", help="PostgreSQL URL (its public schema is dropped!)")
+    parser.add_argument("--keep", type=Path, help="seed SQLite into this folder once and reuse it")
     args = parser.parse_args()
     print(
         f"gunicorn 2 workers x 4 threads, {'PostgreSQL' if args.database_url else 'SQLite'}, "
@@ -263,8 +270,12 @@ def main() -> None:
     )
     runs = []
     for run in range(1, args.runs + 1):
-        with tempfile.TemporaryDirectory(prefix="bench-desk-") as folder:
-            results = measure(args, Path(folder))
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            results = measure(args, args.keep.resolve())
+        else:
+            with tempfile.TemporaryDirectory(prefix="bench-desk-") as folder:
+                results = measure(args, Path(folder))
         runs.append(results)
         print(f"run {run}")
         for name, result in results.items():
