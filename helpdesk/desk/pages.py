@@ -6,7 +6,6 @@ from datetime import datetime
 from flask import make_response, render_template
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from .. import htmx
 from ..extensions import db
@@ -31,7 +30,6 @@ def bell_for(agent: Agent) -> Bell:
     latest = db.session.scalars(
         select(Notification)
         .where(Notification.agent_id == agent.id)
-        .options(selectinload(Notification.ticket))
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(BELL_SIZE)
     ).all()
