@@ -4,7 +4,7 @@ Callers hold the organization's write lock (see `lock_organization`), so two con
 creations never both see the same agent as least loaded.
 """
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from . import audit, notify
 from .db import is_sqlite
@@ -61,19 +61,26 @@ def open_load():
 
 def pick_agent(org: Organization, level: Level) -> Agent | None:
     """The active, available agent of `level` below capacity with the least open load."""
+    return db.session.scalar(PICK_AGENT, {"org_id": org.id, "level": level})
+
+
+def _pick_agent_statement():
     load = open_load()
-    return db.session.scalar(
+    return (
         select(Agent)
         .where(
-            Agent.org_id == org.id,
+            Agent.org_id == bindparam("org_id"),
             Agent.active.is_(True),
-            Agent.level == level,
+            Agent.level == bindparam("level"),
             Agent.availability == Availability.AVAILABLE,
             load < Agent.capacity,
         )
         .order_by(load, Agent.last_assigned_at.asc().nulls_first(), Agent.id)
         .limit(1)
     )
+
+
+PICK_AGENT = _pick_agent_statement()
 
 
 def assign(ticket: Ticket, agent: Agent | None, actor: audit.Actor) -> None:
@@ -84,12 +91,24 @@ def assign(ticket: Ticket, agent: Agent | None, actor: audit.Actor) -> None:
     now = utcnow()
     ticket.assignee = agent
     ticket.assigned_at = now if agent else None
-    if agent is not None:
-        agent.last_assigned_at = now
-        if ticket.status == Status.OPEN:
-            ticket.status = Status.IN_PROGRESS
-    elif ticket.status == Status.IN_PROGRESS:
+    if agent is not None and ticket.status == Status.OPEN:
+        ticket.status = Status.IN_PROGRESS
+    elif agent is None and ticket.status == Status.IN_PROGRESS:
         ticket.status = Status.OPEN
+    announce(ticket, previous, agent, actor, now)
+
+
+def announce(
+    ticket: Ticket, previous: Agent | None, agent: Agent | None, actor: audit.Actor, now
+) -> None:
+    """What an assignment records and tells, once the ticket names its new assignee.
+
+    `ticket` may be a `tickets.Opened`, inserted already assigned.
+    """
+    if agent is not None:
+        # A statement rather than an attribute change: the next pick in this transaction
+        # (the demo seeds several tickets in one) sees it without waiting for a flush.
+        db.session.execute(update(Agent).where(Agent.id == agent.id).values(last_assigned_at=now))
     audit.record(
         ticket,
         actor,

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from .extensions import db
+from .db import add_rows
 from .models import Agent, Ticket, TicketEvent
 
 
@@ -28,17 +28,18 @@ def record(
     field: str | None = None,
     old: object = None,
     new: object = None,
-) -> TicketEvent:
-    """Append one event to the ticket's timeline."""
-    event = TicketEvent(
-        org_id=ticket.org_id,
-        ticket_id=ticket.id,
-        actor_id=actor.agent.id if actor.agent else None,
-        actor_label=actor.label[:120],
-        action=action,
-        field=field,
-        old_value=None if old is None else str(old)[:255],
-        new_value=None if new is None else str(new)[:255],
+) -> None:
+    """Append one event to the ticket's timeline (`ticket` may be a `tickets.Opened`)."""
+    add_rows(
+        TicketEvent,
+        dict(
+            org_id=ticket.org_id,
+            ticket_id=ticket.id,
+            actor_id=actor.agent.id if actor.agent else None,
+            actor_label=actor.label[:120],
+            action=action,
+            field=field,
+            old_value=None if old is None else str(old)[:255],
+            new_value=None if new is None else str(new)[:255],
+        ),
     )
-    db.session.add(event)
-    return event

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from .db import add_rows
 from .extensions import db
 from .models import IdempotencyKey, Organization, utcnow
 
@@ -60,13 +61,14 @@ def remember(
     org: Organization, endpoint: str, key: str, digest: str, status_code: int, response: dict
 ) -> None:
     """Store the response to replay for later requests with this key."""
-    db.session.add(
-        IdempotencyKey(
+    add_rows(
+        IdempotencyKey,
+        dict(
             org_id=org.id,
             endpoint=endpoint,
             key=key,
             request_hash=digest,
             status_code=status_code,
             response=response,
-        )
+        ),
     )

@@ -5,7 +5,9 @@ nobody and a committed one loses no delivery; `helpdesk worker` sends the outbox
 """
 
 from flask import current_app
+from sqlalchemy import bindparam, select
 
+from .db import add_rows
 from .extensions import db
 from .models import Agent, LiveEvent, Notification, OutboxMessage, Ticket, Webhook
 
@@ -19,31 +21,43 @@ def ticket_link(ticket: Ticket) -> str:
 
 def signal(org_id: int, kind: str, ticket: Ticket | None = None, agent: Agent | None = None):
     """Tell open pages that something changed; they re-fetch their own fragments."""
-    db.session.add(
-        LiveEvent(
+    add_rows(
+        LiveEvent,
+        dict(
             org_id=org_id,
             kind=kind,
             ticket_id=ticket.id if ticket else None,
             agent_id=agent.id if agent else None,
-        )
+        ),
     )
 
 
 def _enqueue(org_id: int, kind: str, payload: dict) -> None:
-    db.session.add(OutboxMessage(org_id=org_id, kind=kind, payload=payload))
+    add_rows(OutboxMessage, dict(org_id=org_id, kind=kind, payload=payload))
 
 
-def _webhooks(ticket: Ticket, event: str, data: dict) -> None:
-    hooks = db.session.scalars(
-        db.select(Webhook).where(Webhook.org_id == ticket.org_id, Webhook.active.is_(True))
-    )
-    for hook in hooks:
-        if not hook.events or event in hook.events:
-            _enqueue(
-                ticket.org_id,
-                "webhook",
-                {"webhook_id": hook.id, "event": event, "data": data},
-            )
+ACTIVE_WEBHOOKS = select(Webhook.id, Webhook.events).where(
+    Webhook.org_id == bindparam("org_id"), Webhook.active.is_(True)
+)
+
+
+def _webhooks(ticket: Ticket, event: str, **extra) -> None:
+    """Queue `event` for every active webhook of the organization that wants it."""
+    hooks = db.session.execute(ACTIVE_WEBHOOKS, {"org_id": ticket.org_id}).all()
+    wanted = [hook.id for hook in hooks if not hook.events or event in hook.events]
+    if wanted:
+        data = _summary(ticket) | extra
+        add_rows(
+            OutboxMessage,
+            *(
+                dict(
+                    org_id=ticket.org_id,
+                    kind="webhook",
+                    payload={"webhook_id": hook_id, "event": event, "data": data},
+                )
+                for hook_id in wanted
+            ),
+        )
 
 
 def _summary(ticket: Ticket) -> dict:
@@ -72,27 +86,31 @@ def ticket_created(ticket: Ticket, first_customer_message: str | None) -> None:
                 "first_customer_message": first_customer_message,
             },
         )
-    _webhooks(ticket, "ticket.created", _summary(ticket))
+    _webhooks(ticket, "ticket.created")
     signal(ticket.org_id, "queue")
 
 
 def ticket_assigned(ticket: Ticket, agent: Agent) -> None:
-    """The assignee gets a notification, an email and a live signal."""
+    """The assignee gets a notification, an email and a live signal (which also refreshes
+    every open queue)."""
     text = f"{ticket.reference} assigned to you: {ticket.subject}"
-    db.session.add(
-        Notification(
-            org_id=ticket.org_id, agent_id=agent.id, ticket_id=ticket.id, kind="assigned",
+    add_rows(
+        Notification,
+        dict(
+            org_id=ticket.org_id,
+            agent_id=agent.id,
+            ticket_id=ticket.id,
+            kind="assigned",
             text=text[:500],
-        )
+        ),
     )
     _enqueue(
         ticket.org_id,
         "email",
         {"template": "assigned", "to": agent.email, "agent_id": agent.id, "ticket_id": ticket.id},
     )
-    _webhooks(ticket, "ticket.assigned", _summary(ticket) | {"assignee": agent.email})
+    _webhooks(ticket, "ticket.assigned", assignee=agent.email)
     signal(ticket.org_id, "assigned", ticket=ticket, agent=agent)
-    signal(ticket.org_id, "queue")
 
 
 def customer_replied(ticket: Ticket) -> None:
@@ -101,11 +119,15 @@ def customer_replied(ticket: Ticket) -> None:
         signal(ticket.org_id, "ticket", ticket=ticket)
         return
     agent = ticket.assignee
-    db.session.add(
-        Notification(
-            org_id=ticket.org_id, agent_id=agent.id, ticket_id=ticket.id, kind="reply",
+    add_rows(
+        Notification,
+        dict(
+            org_id=ticket.org_id,
+            agent_id=agent.id,
+            ticket_id=ticket.id,
+            kind="reply",
             text=f"Customer replied on {ticket.reference}: {ticket.subject}"[:500],
-        )
+        ),
     )
     _enqueue(
         ticket.org_id,
@@ -117,5 +139,5 @@ def customer_replied(ticket: Ticket) -> None:
 
 def ticket_updated(ticket: Ticket, changes: dict) -> None:
     """Webhooks and open pages hear of a change to a ticket."""
-    _webhooks(ticket, "ticket.updated", _summary(ticket) | {"changes": changes})
+    _webhooks(ticket, "ticket.updated", changes=changes)
     signal(ticket.org_id, "ticket", ticket=ticket)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from . import assignment, audit, classify, notify, routing
 from .customers import CustomerRef, resolve_customer
+from .db import add_row, add_rows
 from .extensions import db
 from .markdown import render_markdown
 from .models import (
@@ -19,6 +20,7 @@ from .models import (
     Category,
     CategorySource,
     Channel,
+    Customer,
     Level,
     Message,
     MessageRole,
@@ -27,6 +29,9 @@ from .models import (
     Status,
     Tag,
     Ticket,
+    new_uuid,
+    ticket_tags,
+    utcnow,
 )
 
 
@@ -135,15 +140,52 @@ def transcript(messages: list[NewMessage]) -> str:
     return "\n\n".join(f"**{m.role.value.capitalize()}:** {m.content}" for m in messages)
 
 
+@dataclass(frozen=True)
+class Opened:
+    """A ticket as `open_ticket` wrote it: what the API answers with, without reading it back.
+
+    It has the attributes of `Ticket` that notifications, the audit trail and the API's
+    response shape read, so they take either.
+    """
+
+    id: int
+    public_id: str
+    org: Organization
+    number: int
+    subject: str
+    status: Status
+    priority: Priority
+    channel: Channel
+    customer: Customer
+    assignee: Agent | None
+    created_at: datetime
+
+    @property
+    def org_id(self) -> int:
+        return self.org.id
+
+    @property
+    def reference(self) -> str:
+        return f"{self.org.ticket_prefix}-{self.number}"
+
+
 def create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Ticket:
-    """Open a ticket: number, quota, customer, routing, category, assignment, audit, outbox."""
-    # Every read comes before the writes, so one flush inserts the ticket and one (at
-    # commit) the rest: the write lock is held for as little ORM work as possible.
+    """Open a ticket (see `open_ticket`) and return it as a model, for callers that go on
+    to use it (the demo seed, tests); the API answers from `open_ticket` directly."""
+    return db.session.get(Ticket, open_ticket(org, new, actor).id)
+
+
+def open_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Opened:
+    """Open a ticket: number, quota, customer, routing, category, assignment, audit, outbox.
+
+    Every read comes before the writes, and the writes are plain INSERTs (`db.add_rows`),
+    not the ORM's unit of work: the caller holds the organization's write lock throughout.
+    """
     with db.session.no_autoflush:
-        return _create_ticket(org, new, actor)
+        return _open_ticket(org, new, actor)
 
 
-def _create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Ticket:
+def _open_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Opened:
     number = assignment.allocate_number(org)
     check_quota(org)
     customer = resolve_customer(org, new.customer)
@@ -177,6 +219,7 @@ def _create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Tic
         if guess and guess[1] >= current_app.config["CLASSIFIER_THRESHOLD"]:
             category = db.session.get(Category, guess[0])
             category_source, confidence = CategorySource.AUTO, round(guess[1], 3)
+    tags = list(dict.fromkeys(tags + tags_named(org, decided.tags)))
 
     level = decided.level or Level.N1
     agent, assigned_by = None, "Routing rule"
@@ -192,34 +235,63 @@ def _create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Tic
         # The new ticket adds to nobody's load yet, so the pick can precede its insert.
         agent, assigned_by = assignment.pick_agent(org, level), "Auto-assignment"
 
-    ticket = Ticket(
-        org=org,
+    # Inserted already assigned; `assignment.announce` below records and tells it.
+    now, public_id = utcnow(), new_uuid()
+    status = Status.IN_PROGRESS if agent else Status.OPEN
+    priority = decided.priority or new.priority
+    ticket_id = add_row(
+        Ticket,
+        public_id=public_id,
+        org_id=org.id,
         number=number,
         subject=new.subject,
         description=description,
         description_html=render_markdown(description),
-        priority=decided.priority or new.priority,
+        status=status,
+        priority=priority,
         channel=new.channel,
         level=level,
-        category=category,
+        category_id=category.id if category else None,
         category_source=category_source,
         category_confidence=confidence,
-        meta=new.metadata,
-        customer=customer,
-        tags=list(dict.fromkeys(tags + tags_named(org, decided.tags))),
+        metadata=new.metadata,  # the column's name; the model calls it `meta`
+        customer_id=customer.id,
+        assignee_id=agent.id if agent else None,
+        assigned_at=now if agent else None,
+        created_at=now,
+        updated_at=now,
     )
-    db.session.add(ticket)
-    db.session.flush()
-    for message in new.messages:
-        db.session.add(
-            Message(
-                org_id=org.id,
-                ticket_id=ticket.id,
-                role=message.role,
-                body=message.content,
-                body_html=render_markdown(message.content),
-                created_at=ticket.created_at,
-            )
+    ticket = Opened(
+        id=ticket_id,
+        public_id=public_id,
+        org=org,
+        number=number,
+        subject=new.subject,
+        status=status,
+        priority=priority,
+        channel=new.channel,
+        customer=customer,
+        assignee=agent,
+        created_at=now,
+    )
+    if tags:
+        add_rows(ticket_tags, *({"ticket_id": ticket_id, "tag_id": tag.id} for tag in tags))
+    if new.messages:
+        add_rows(
+            Message,
+            *(
+                dict(
+                    org_id=org.id,
+                    ticket_id=ticket_id,
+                    role=message.role,
+                    body=message.content,
+                    body_html=render_markdown(message.content),
+                    internal=False,
+                    author_id=None,
+                    created_at=now,
+                )
+                for message in new.messages
+            ),
         )
     audit.record(ticket, actor, "created", new=ticket.reference)
     for rule in decided.matched:
@@ -229,7 +301,7 @@ def _create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Tic
     first = next((m.content for m in new.messages if m.role == MessageRole.CUSTOMER), None)
     notify.ticket_created(ticket, first or description)
     if agent is not None:
-        assignment.assign(ticket, agent, audit.Actor(label=assigned_by))
+        assignment.announce(ticket, None, agent, audit.Actor(label=assigned_by), now)
     return ticket
 
 

@@ -9,7 +9,7 @@ from flask import Blueprint
 
 from ..customers import CustomerRef, find_customer
 from ..models import MessageRole, Organization, Priority
-from ..tickets import NewMessage, NewTicket, create_ticket
+from ..tickets import NewMessage, NewTicket, open_ticket
 from . import schemas
 from .context import actor, create_once, read_body
 
@@ -42,7 +42,7 @@ def create_ticket_view():
             create_category=False,
             messages=messages,
         )
-        ticket = create_ticket(org, new, actor())
+        ticket = open_ticket(org, new, actor())
         return 200, {
             "success": True,
             "ticketId": ticket.public_id,

@@ -8,7 +8,7 @@ from ..customers import CustomerNotFound, CustomerRef, find_customer, upsert_cus
 from ..db import write_transaction
 from ..extensions import db
 from ..models import Customer, Message, MessageRole, Organization, Priority, Status, Ticket
-from ..tickets import NewTicket, add_message, create_ticket, find_ticket
+from ..tickets import NewTicket, Opened, add_message, find_ticket, open_ticket
 from . import schemas
 from .context import actor, create_once, current_org, read_body
 from .errors import ApiError, isoformat, timestamp
@@ -19,7 +19,7 @@ bp = Blueprint("v1", __name__, url_prefix="/v1")
 # --- Shapes -------------------------------------------------------------------------------
 
 
-def ticket_out(ticket: Ticket) -> dict:
+def ticket_out(ticket: Ticket | Opened) -> dict:
     """The ticket as Supportdesk's create response has it."""
     customer, agent = ticket.customer, ticket.assignee
     return {
@@ -125,7 +125,7 @@ def api_create():
     )
 
     def create(org: Organization) -> tuple[int, dict]:
-        ticket = create_ticket(org, new, actor())
+        ticket = open_ticket(org, new, actor())
         return 201, {"success": True, "data": ticket_out(ticket), "timestamp": timestamp()}
 
     return create_once("v1.api-create", data, create)
