@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from werkzeug.security import generate_password_hash
 
 from .db import write_transaction
@@ -121,11 +121,14 @@ def issue_api_key(org: Organization, name: str) -> tuple[ApiKey, str]:
     return key, secret
 
 
+KEY_BY_HASH = select(ApiKey).where(ApiKey.key_hash == bindparam("key_hash"))
+
+
 def authenticate_key(secret: str | None) -> ApiKey | None:
     """The live key with this secret, noting its use at most once a minute."""
     if not secret or len(secret) > 200:
         return None
-    key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(secret)))
+    key = db.session.scalar(KEY_BY_HASH, {"key_hash": hash_key(secret)})
     if key is None or key.revoked_at is not None:
         return None
     now = utcnow()

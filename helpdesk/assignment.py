@@ -4,10 +4,10 @@ Callers hold the organization's write lock (see `lock_organization`), so two con
 creations never both see the same agent as least loaded.
 """
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 
 from . import audit, notify
-from .db import is_sqlite
+from .db import execute, is_sqlite
 from .extensions import db
 from .models import (
     OPEN_STATUSES,
@@ -21,7 +21,7 @@ from .models import (
 )
 
 
-def lock_organization(org: Organization) -> None:
+def lock_organization(org_id: int) -> None:
     """Serialize this organization's writers until the transaction ends.
 
     SQLite already holds the database write lock (db.write_transaction); PostgreSQL takes
@@ -29,19 +29,30 @@ def lock_organization(org: Organization) -> None:
     """
     if not is_sqlite():
         db.session.execute(
-            select(Organization.id).where(Organization.id == org.id).with_for_update()
+            select(Organization.id).where(Organization.id == org_id).with_for_update()
         )
 
 
-def allocate_number(org: Organization) -> int:
-    """The next ticket number of the organization; also takes the organization's lock."""
-    return db.session.execute(
-        update(Organization)
-        .where(Organization.id == org.id)
-        .values(ticket_seq=Organization.ticket_seq + 1)
-        .returning(Organization.ticket_seq),
-        execution_options={"synchronize_session": False},
-    ).scalar_one()
+NEXT_NUMBER = (
+    update(Organization.__table__)
+    .where(Organization.id == bindparam("org_id"))
+    .values(ticket_seq=Organization.ticket_seq + 1)
+    .returning(
+        Organization.ticket_seq,
+        Organization.id,
+        Organization.ticket_prefix,
+        Organization.monthly_quota,
+        Organization.slack_webhook_url,
+    )
+)
+
+
+def allocate_number(org_id: int) -> Row:
+    """The organization's row with its next ticket number as `ticket_seq`.
+
+    Also takes the organization's lock on PostgreSQL (the UPDATE locks the row).
+    """
+    return execute(NEXT_NUMBER, {"org_id": org_id}).one()
 
 
 def open_load():
@@ -59,15 +70,15 @@ def open_load():
     )
 
 
-def pick_agent(org: Organization, level: Level) -> Agent | None:
+def pick_agent(org_id: int, level: Level) -> Row | None:
     """The active, available agent of `level` below capacity with the least open load."""
-    return db.session.scalar(PICK_AGENT, {"org_id": org.id, "level": level})
+    return execute(PICK_AGENT, {"org_id": org_id, "level": level}).first()
 
 
 def _pick_agent_statement():
     load = open_load()
     return (
-        select(Agent)
+        select(Agent.id, Agent.public_id, Agent.name, Agent.email)
         .where(
             Agent.org_id == bindparam("org_id"),
             Agent.active.is_(True),
@@ -81,6 +92,13 @@ def _pick_agent_statement():
 
 
 PICK_AGENT = _pick_agent_statement()
+
+
+ASSIGNED_LAST = (
+    update(Agent.__table__)
+    .where(Agent.id == bindparam("agent_id"))
+    .values(last_assigned_at=bindparam("now"))
+)
 
 
 def assign(ticket: Ticket, agent: Agent | None, actor: audit.Actor) -> None:
@@ -108,7 +126,7 @@ def announce(
     if agent is not None:
         # A statement rather than an attribute change: the next pick in this transaction
         # (the demo seeds several tickets in one) sees it without waiting for a flush.
-        db.session.execute(update(Agent).where(Agent.id == agent.id).values(last_assigned_at=now))
+        execute(ASSIGNED_LAST, {"agent_id": agent.id, "now": now})
     audit.record(
         ticket,
         actor,
@@ -127,7 +145,7 @@ def pull_unassigned(agent: Agent) -> list[Ticket]:
     """Give an available agent the oldest highest-priority unassigned tickets, up to capacity."""
     if not agent.active or agent.availability != Availability.AVAILABLE:
         return []
-    lock_organization(agent.org)
+    lock_organization(agent.org_id)
     load = db.session.scalar(
         select(func.count(Ticket.id)).where(
             Ticket.assignee_id == agent.id, Ticket.status.in_(OPEN_STATUSES)
@@ -156,7 +174,7 @@ def pull_unassigned(agent: Agent) -> list[Ticket]:
 def set_availability(agent: Agent, availability: Availability) -> list[Ticket]:
     """Change an agent's availability; becoming available pulls waiting tickets."""
     # Organization before agent, the order ticket creation locks them in: no deadlock.
-    lock_organization(agent.org)
+    lock_organization(agent.org_id)
     agent.availability = Availability(availability)
     db.session.flush()
     return pull_unassigned(agent)

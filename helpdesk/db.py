@@ -14,10 +14,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cache
 
 from flask import Flask
-from sqlalchemy import Table, event, insert
-from sqlalchemy.engine import Engine
+from sqlalchemy import Insert, Table, event, insert
+from sqlalchemy.engine import Engine, Result
+from sqlalchemy.sql import Executable
 
 from .extensions import db
 
@@ -57,6 +59,21 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
 
 
+@cache
+def _insert(table: Table) -> Insert:
+    # One statement object per table: SQLAlchemy memoizes its cache key on the object.
+    return insert(table)
+
+
+def execute(statement: Executable, params: dict | None = None) -> Result:
+    """Run a Core statement on the session's connection, in its transaction.
+
+    Hot paths use module-level statements with bound parameters: built once, their
+    compiled form is found in SQLAlchemy's cache without rebuilding the statement.
+    """
+    return db.session.connection().execute(statement, params)
+
+
 def add_rows(model: type[db.Model] | Table, *rows: dict) -> None:
     """Insert rows into `model`'s table in the session's transaction, skipping the ORM.
 
@@ -66,13 +83,12 @@ def add_rows(model: type[db.Model] | Table, *rows: dict) -> None:
     Values are keyed by column name; Python-side column defaults apply.
     """
     table = model if isinstance(model, Table) else model.__table__
-    db.session.connection().execute(insert(table), list(rows))
+    execute(_insert(table), list(rows))
 
 
 def add_row(model: type[db.Model], **values) -> int:
     """Insert one row as `add_rows` does; its primary key."""
-    result = db.session.connection().execute(insert(model.__table__), values)
-    return result.inserted_primary_key[0]
+    return execute(_insert(model.__table__), values).inserted_primary_key[0]
 
 
 def is_sqlite() -> bool:

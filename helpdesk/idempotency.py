@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from .db import add_rows
 from .extensions import db
-from .models import IdempotencyKey, Organization, utcnow
+from .models import IdempotencyKey, utcnow
 
 MAX_KEY_LENGTH = 255
 # A key older than this is forgotten: its next use starts afresh.
@@ -37,11 +37,11 @@ def request_hash(payload: object) -> str:
     return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def lookup(org: Organization, endpoint: str, key: str, digest: str) -> Replay | None:
+def lookup(org_id: int, endpoint: str, key: str, digest: str) -> Replay | None:
     """The stored response for this key, None when unused; KeyConflict on another body."""
     stored = db.session.scalar(
         select(IdempotencyKey).where(
-            IdempotencyKey.org_id == org.id,
+            IdempotencyKey.org_id == org_id,
             IdempotencyKey.endpoint == endpoint,
             IdempotencyKey.key == key,
         )
@@ -58,13 +58,13 @@ def lookup(org: Organization, endpoint: str, key: str, digest: str) -> Replay | 
 
 
 def remember(
-    org: Organization, endpoint: str, key: str, digest: str, status_code: int, response: dict
+    org_id: int, endpoint: str, key: str, digest: str, status_code: int, response: dict
 ) -> None:
     """Store the response to replay for later requests with this key."""
     add_rows(
         IdempotencyKey,
         dict(
-            org_id=org.id,
+            org_id=org_id,
             endpoint=endpoint,
             key=key,
             request_hash=digest,

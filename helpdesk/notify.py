@@ -7,8 +7,7 @@ nobody and a committed one loses no delivery; `helpdesk worker` sends the outbox
 from flask import current_app
 from sqlalchemy import bindparam, select
 
-from .db import add_rows
-from .extensions import db
+from .db import add_rows, execute
 from .models import Agent, LiveEvent, Notification, OutboxMessage, Ticket, Webhook
 
 
@@ -43,7 +42,7 @@ ACTIVE_WEBHOOKS = select(Webhook.id, Webhook.events).where(
 
 def _webhooks(ticket: Ticket, event: str, **extra) -> None:
     """Queue `event` for every active webhook of the organization that wants it."""
-    hooks = db.session.execute(ACTIVE_WEBHOOKS, {"org_id": ticket.org_id}).all()
+    hooks = execute(ACTIVE_WEBHOOKS, {"org_id": ticket.org_id}).all()
     wanted = [hook.id for hook in hooks if not hook.events or event in hook.events]
     if wanted:
         data = _summary(ticket) | extra

@@ -10,6 +10,8 @@ A matching rule with `stop` set ends the evaluation.
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import bindparam, select
+
 from .extensions import db
 from .models import Level, Priority, RoutingRule
 
@@ -61,13 +63,16 @@ def matches(condition: dict, facts: TicketFacts) -> bool:
     return expected in actual
 
 
+ACTIVE_RULES = (
+    select(RoutingRule)
+    .where(RoutingRule.org_id == bindparam("org_id"), RoutingRule.active.is_(True))
+    .order_by(RoutingRule.position, RoutingRule.id)
+)
+
+
 def route(org_id: int, facts: TicketFacts) -> Routing:
     """Evaluate the organization's active rules in order."""
-    rules = db.session.scalars(
-        db.select(RoutingRule)
-        .where(RoutingRule.org_id == org_id, RoutingRule.active.is_(True))
-        .order_by(RoutingRule.position, RoutingRule.id)
-    )
+    rules = db.session.scalars(ACTIVE_RULES, {"org_id": org_id})
     result = Routing()
     for rule in rules:
         if not all(matches(condition, facts) for condition in rule.conditions or []):

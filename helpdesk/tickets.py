@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import abort, current_app
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from . import assignment, audit, classify, notify, routing
 from .customers import CustomerRef, resolve_customer
@@ -141,23 +141,45 @@ def transcript(messages: list[NewMessage]) -> str:
 
 
 @dataclass(frozen=True)
+class Rendered:
+    """A new ticket's Markdown rendered for storage, once (SPEC §7)."""
+
+    description: str
+    description_html: str
+    messages_html: list[str]
+
+
+def render(new: NewTicket) -> Rendered:
+    """Render the description (a transcript of the messages when there is none) and messages.
+
+    Pure computation: the API does it before taking the write lock.
+    """
+    description = new.description or transcript(new.messages)
+    return Rendered(
+        description,
+        render_markdown(description),
+        [render_markdown(message.content) for message in new.messages],
+    )
+
+
+@dataclass(frozen=True)
 class Opened:
     """A ticket as `open_ticket` wrote it: what the API answers with, without reading it back.
 
     It has the attributes of `Ticket` that notifications, the audit trail and the API's
-    response shape read, so they take either.
+    response shape read, so they take either; `org`, `customer` and `assignee` are rows.
     """
 
     id: int
     public_id: str
-    org: Organization
+    org: Row
     number: int
     subject: str
     status: Status
     priority: Priority
     channel: Channel
     customer: Customer
-    assignee: Agent | None
+    assignee: Row | None
     created_at: datetime
 
     @property
@@ -172,25 +194,28 @@ class Opened:
 def create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Ticket:
     """Open a ticket (see `open_ticket`) and return it as a model, for callers that go on
     to use it (the demo seed, tests); the API answers from `open_ticket` directly."""
-    return db.session.get(Ticket, open_ticket(org, new, actor).id)
+    return db.session.get(Ticket, open_ticket(org.id, new, actor).id)
 
 
-def open_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Opened:
+def open_ticket(
+    org_id: int, new: NewTicket, actor: audit.Actor, rendered: Rendered | None = None
+) -> Opened:
     """Open a ticket: number, quota, customer, routing, category, assignment, audit, outbox.
 
-    Every read comes before the writes, and the writes are plain INSERTs (`db.add_rows`),
-    not the ORM's unit of work: the caller holds the organization's write lock throughout.
+    The caller holds the write lock throughout, so the work here is kept small: the
+    Markdown may come `rendered` already, the reads come before the writes, and the
+    writes are plain INSERTs (`db.add_rows`), not the ORM's unit of work.
     """
     with db.session.no_autoflush:
-        return _open_ticket(org, new, actor)
+        return _open_ticket(org_id, new, actor, rendered or render(new))
 
 
-def _open_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Opened:
-    number = assignment.allocate_number(org)
+def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, rendered: Rendered) -> Opened:
+    org = assignment.allocate_number(org_id)
     check_quota(org)
     customer = resolve_customer(org, new.customer)
     tags = tags_by_id(org, new.tag_ids)
-    description = new.description if new.description else transcript(new.messages)
+    description = rendered.description
 
     category, category_source = None, None
     if new.category:
@@ -233,7 +258,7 @@ def _open_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Opene
         )
     if agent is None:
         # The new ticket adds to nobody's load yet, so the pick can precede its insert.
-        agent, assigned_by = assignment.pick_agent(org, level), "Auto-assignment"
+        agent, assigned_by = assignment.pick_agent(org.id, level), "Auto-assignment"
 
     # Inserted already assigned; `assignment.announce` below records and tells it.
     now, public_id = utcnow(), new_uuid()
@@ -243,10 +268,10 @@ def _open_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Opene
         Ticket,
         public_id=public_id,
         org_id=org.id,
-        number=number,
+        number=org.ticket_seq,
         subject=new.subject,
         description=description,
-        description_html=render_markdown(description),
+        description_html=rendered.description_html,
         status=status,
         priority=priority,
         channel=new.channel,
@@ -265,7 +290,7 @@ def _open_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Opene
         id=ticket_id,
         public_id=public_id,
         org=org,
-        number=number,
+        number=org.ticket_seq,
         subject=new.subject,
         status=status,
         priority=priority,
@@ -285,12 +310,12 @@ def _open_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Opene
                     ticket_id=ticket_id,
                     role=message.role,
                     body=message.content,
-                    body_html=render_markdown(message.content),
+                    body_html=html,
                     internal=False,
                     author_id=None,
                     created_at=now,
                 )
-                for message in new.messages
+                for message, html in zip(new.messages, rendered.messages_html, strict=True)
             ),
         )
     audit.record(ticket, actor, "created", new=ticket.reference)

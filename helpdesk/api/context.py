@@ -27,7 +27,7 @@ def current_org(*, lock: bool = False) -> Organization:
     """The calling key's organization; `lock` serializes its writers (call inside a write)."""
     org = db.session.get(Organization, g.org_id)
     if lock:
-        assignment.lock_organization(org)
+        assignment.lock_organization(org.id)
     return org
 
 
@@ -75,8 +75,9 @@ def metadata_context() -> dict:
     }
 
 
-def create_once(endpoint: str, payload: object, create: Callable[[Organization], tuple[int, dict]]):
-    """Run `create` in one write transaction, or replay the response stored for the key.
+def create_once(endpoint: str, payload: object, create: Callable[[int], tuple[int, dict]]):
+    """Run `create` (given the organization's id) in one write transaction, or replay the
+    response stored for the request's Idempotency-Key.
 
     The lookup, the creation and storing its response share the transaction and the
     organization's lock, so concurrent retries with one key create exactly one ticket.
@@ -89,13 +90,16 @@ def create_once(endpoint: str, payload: object, create: Callable[[Organization],
                 [{"field": "Idempotency-Key", "message": "must be 1 to 255 characters"}]
             )
     digest = idempotency.request_hash(payload) if key else ""
+    org_id = g.org_id
     with write_transaction():
-        org = current_org(lock=True)
-        replay = idempotency.lookup(org, endpoint, key, digest) if key else None
+        replay = None
+        if key:
+            assignment.lock_organization(org_id)
+            replay = idempotency.lookup(org_id, endpoint, key, digest)
         if replay is None:
-            status, body = create(org)
+            status, body = create(org_id)
             if key:
-                idempotency.remember(org, endpoint, key, digest, status, body)
+                idempotency.remember(org_id, endpoint, key, digest, status, body)
     if replay is not None:
         response = jsonify(replay.response)
         response.status_code = replay.status_code

@@ -9,9 +9,9 @@ from flask import Blueprint
 
 from ..customers import CustomerRef, find_customer
 from ..models import MessageRole, Organization, Priority
-from ..tickets import NewMessage, NewTicket, open_ticket
+from ..tickets import NewMessage, NewTicket, open_ticket, render
 from . import schemas
-from .context import actor, create_once, read_body
+from .context import actor, create_once, current_org, read_body
 
 bp = Blueprint("ext", __name__, url_prefix="/ext-v1")
 
@@ -30,19 +30,19 @@ def customer_ref(org: Organization, payload: schemas.ExtCreateTicket) -> Custome
 def create_ticket_view():
     """Open a ticket for a customer named by email or id (Telemetron's contract)."""
     payload, data = read_body(schemas.ExtCreateTicket)
-    messages = [NewMessage(MessageRole(m.role), m.content) for m in payload.messages or []]
+    new = NewTicket(
+        subject=payload.title,
+        customer=customer_ref(current_org(), payload),
+        description=payload.description or None,
+        priority=Priority(payload.priority.upper()),
+        category=payload.category or None,
+        create_category=False,
+        messages=[NewMessage(MessageRole(m.role), m.content) for m in payload.messages or []],
+    )
+    rendered = render(new)  # before the write lock: nobody waits on it
 
-    def create(org: Organization) -> tuple[int, dict]:
-        new = NewTicket(
-            subject=payload.title,
-            customer=customer_ref(org, payload),
-            description=payload.description or None,
-            priority=Priority(payload.priority.upper()),
-            category=payload.category or None,
-            create_category=False,
-            messages=messages,
-        )
-        ticket = open_ticket(org, new, actor())
+    def create(org_id: int) -> tuple[int, dict]:
+        ticket = open_ticket(org_id, new, actor(), rendered)
         return 200, {
             "success": True,
             "ticketId": ticket.public_id,

@@ -8,7 +8,7 @@ from ..customers import CustomerNotFound, CustomerRef, find_customer, upsert_cus
 from ..db import write_transaction
 from ..extensions import db
 from ..models import Customer, Message, MessageRole, Organization, Priority, Status, Ticket
-from ..tickets import NewTicket, Opened, add_message, find_ticket, open_ticket
+from ..tickets import NewTicket, Opened, add_message, find_ticket, open_ticket, render
 from . import schemas
 from .context import actor, create_once, current_org, read_body
 from .errors import ApiError, isoformat, timestamp
@@ -123,9 +123,10 @@ def api_create():
         metadata=payload.metadata or {},
         tag_ids=list(payload.tagIds or []),
     )
+    rendered = render(new)  # before the write lock: nobody waits on it
 
-    def create(org: Organization) -> tuple[int, dict]:
-        ticket = open_ticket(org, new, actor())
+    def create(org_id: int) -> tuple[int, dict]:
+        ticket = open_ticket(org_id, new, actor(), rendered)
         return 201, {"success": True, "data": ticket_out(ticket), "timestamp": timestamp()}
 
     return create_once("v1.api-create", data, create)
