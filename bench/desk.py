@@ -2,18 +2,19 @@
 
 Seeds a migrated database with 100,000 tickets (two messages each, 8% still open, tags
 and categories), one open ticket with 200 messages, then serves it with gunicorn
-(2 workers x 4 threads) and requests, from CONCURRENCY clients on keep-alive connections
-signed in as an agent:
+(2 workers x 4 threads unless told otherwise) and requests, from CONCURRENCY clients on
+keep-alive connections signed in as an agent:
 
     queue/open   GET /?queue=open   (All open: the largest queue, sorted, counted, paged)
     queue/mine   GET /              (Mine, the default)
-    ticket       GET /tickets/BEN-<n>  (200 messages, 400 timeline events)
+    ticket       GET /tickets/BEN-<n>  (200 messages, 200 timeline events)
     ceiling      a bare Flask page listing 50 rows of the same tickets table
 
 and prints p50/p99 of each. The ceiling is `bare_app()` below, also under gunicorn.
 
     .venv/bin/python bench/desk.py [--tickets 100000] [--requests 1000] [--concurrency 4]
                                    [--database-url postgresql://…] [--runs 1] [--keep DIR]
+                                   [--workers 2] [--threads 4]
 
 `--keep DIR` seeds SQLite into DIR once and reuses it on later runs (for profiling in
 process against the same data: DIR/helpdesk.db).
@@ -240,14 +241,17 @@ def measure(args, folder: Path) -> dict:
         reference = seed(url, folder / "instance", args.tickets)
     env = helpdesk_env(folder / "instance", url, RATELIMIT_ENABLED="0")
     results = {}
-    with gunicorn(env, log=folder / "ours.log") as base:
+    with gunicorn(env, workers=args.workers, threads=args.threads, log=folder / "ours.log") as base:
         cookie = sign_in(base)
         for name, path in (("queue/open", "/?queue=open"), ("queue/mine", "/"),
                            ("ticket", f"/tickets/{reference}")):  # fmt: skip
             load(base, path, cookie, args.warmup, args.concurrency)
             results[name] = load(base, path, cookie, args.requests, args.concurrency)
     env = dict(env, DESK_BENCH_DATABASE=url)
-    with gunicorn(env, app="bench.desk:bare_app()", log=folder / "ceiling.log") as base:
+    with gunicorn(
+        env, workers=args.workers, threads=args.threads, app="bench.desk:bare_app()",
+        log=folder / "ceiling.log",
+    ) as base:
         load(base, "/", "", args.warmup, args.concurrency)
         results["ceiling"] = load(base, "/", "", args.requests, args.concurrency)
     return results
@@ -258,13 +262,16 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--database-url", help="PostgreSQL URL (its public schema is dropped!)")
     parser.add_argument("--keep", type=Path, help="seed SQLite into this folder once and reuse it")
     args = parser.parse_args()
     print(
-        f"gunicorn 2 workers x 4 threads, {'PostgreSQL' if args.database_url else 'SQLite'}, "
+        f"gunicorn {args.workers} workers x {args.threads} threads, "
+        f"{'PostgreSQL' if args.database_url else 'SQLite'}, "
         f"{args.tickets:,} tickets, concurrency {args.concurrency}, {args.requests} requests per page; "
         f"load average {os.getloadavg()[0]:.2f}"
     )

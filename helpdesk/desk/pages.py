@@ -5,7 +5,7 @@ from datetime import datetime
 
 from flask import make_response, render_template
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from .. import htmx
 from ..extensions import db
@@ -17,7 +17,7 @@ BELL_SIZE = 8
 @dataclass
 class Bell:
     unread: int
-    latest: list[Notification]
+    latest: list[Row]  # id, text, read_at, created_at
 
 
 def bell_for(agent: Agent) -> Bell:
@@ -27,13 +27,13 @@ def bell_for(agent: Agent) -> Bell:
             Notification.agent_id == agent.id, Notification.read_at.is_(None)
         )
     )
-    latest = db.session.scalars(
-        select(Notification)
+    latest = db.session.execute(
+        select(Notification.id, Notification.text, Notification.read_at, Notification.created_at)
         .where(Notification.agent_id == agent.id)
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(BELL_SIZE)
     ).all()
-    return Bell(unread=unread, latest=list(latest))
+    return Bell(unread=unread, latest=latest)
 
 
 def live_cursor(agent: Agent) -> int:
