@@ -10,7 +10,9 @@ number allocation, quota checks and assignment per organization.
 """
 
 import fcntl
+import itertools
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -52,11 +54,59 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # No commit copies the log into the database while holding the write lock;
+        # the checkpointer thread does it beside the writers (see `Checkpointer`).
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+    engine.checkpointer = Checkpointer(engine)
+
+
+class Checkpointer:
+    """Copies SQLite's write-ahead log into the database from a thread of its own.
+
+    SQLite's automatic checkpoint runs inside whichever commit crosses the log's size
+    limit: that request copies and syncs a thousand pages while the next writers wait.
+    Here a commit only nudges this thread every `EVERY` writes. It copies what it can
+    beside the writers (PASSIVE), then takes the write lock for the few pages written
+    meanwhile, so that the next writer starts the log afresh instead of growing it.
+    """
+
+    EVERY = 50
+    IDLE_SECONDS = 30  # the thread ends after this long without writes
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.writes = itertools.count(1)
+        self.due = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def wrote(self) -> None:
+        """Count a commit; every `EVERY`th wakes the thread (started anew after a fork)."""
+        if next(self.writes) % self.EVERY:
+            return
+        if self.thread is None or not self.thread.is_alive():
+            self.thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+            self.thread.start()
+        self.due.set()
+
+    def _run(self) -> None:
+        while self.due.wait(timeout=self.IDLE_SECONDS):
+            self.due.clear()
+            connection = self.engine.raw_connection()
+            try:
+                self._checkpoint(connection.driver_connection)
+            finally:
+                connection.close()
+
+    def _checkpoint(self, connection) -> None:
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        with _write_lock(self.engine):
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
 @cache
@@ -95,11 +145,19 @@ def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
-def _lock_path() -> str | None:
-    database = db.engine.url.database
+@contextmanager
+def _write_lock(engine: Engine) -> Iterator[None]:
+    """Hold the exclusive `flock` beside the database file that queues SQLite writers."""
+    database = engine.url.database
     if not database or database == ":memory:":
-        return None
-    return database + ".writelock"
+        yield
+        return
+    lock_fd = os.open(database + ".writelock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(lock_fd)  # closing the descriptor releases the lock
 
 
 @contextmanager
@@ -119,24 +177,18 @@ def write_transaction() -> Iterator[None]:
             db.session.rollback()
             raise
         return
-    lock_fd = None
-    path = _lock_path()
-    if path:
-        lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)
-    token = _immediate.set(True)
-    try:
-        db.session.connection()  # BEGIN IMMEDIATE now, inside the lock
-        _immediate.reset(token)
-        token = None
-        yield
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
-    finally:
-        if token is not None:
+    with _write_lock(db.engine):
+        token = _immediate.set(True)
+        try:
+            db.session.connection()  # BEGIN IMMEDIATE now, inside the lock
             _immediate.reset(token)
-        if lock_fd is not None:
-            fcntl.flock(lock_fd, fcntl.LOCK_UN)
-            os.close(lock_fd)
+            token = None
+            yield
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        finally:
+            if token is not None:
+                _immediate.reset(token)
+    db.engine.checkpointer.wrote()

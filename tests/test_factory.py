@@ -55,6 +55,36 @@ def test_sqlite_connections_are_tuned(app):
         assert pragma("foreign_keys") == 1
         assert pragma("busy_timeout") == 30000
         assert pragma("synchronous") == 1  # NORMAL
+        assert pragma("wal_autocheckpoint") == 0  # the Checkpointer thread does it
+
+
+def test_the_write_ahead_log_stops_growing_under_continuous_writes(app, org):
+    """No commit checkpoints, yet the log is copied back and restarted, not grown forever."""
+    import os
+    import time
+
+    from helpdesk.db import Checkpointer, write_transaction
+    from helpdesk.extensions import db
+    from helpdesk.models import LiveEvent
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write-ahead log")
+    wal = db.engine.url.database + "-wal"
+
+    def write_many(count: int) -> None:
+        for _ in range(count):
+            with write_transaction():
+                db.session.add(LiveEvent(org_id=org.id, kind="x" * 20))
+                db.session.add_all(LiveEvent(org_id=org.id, kind="queue") for _ in range(50))
+            time.sleep(0.002)  # leave the checkpointer its turns, as real traffic does
+
+    write_many(Checkpointer.EVERY * 2)
+    settled = os.path.getsize(wal)
+    write_many(Checkpointer.EVERY * 8)
+    # Four times the writes again, yet the log is no bigger than a few rounds' worth.
+    assert os.path.getsize(wal) <= settled * 2
+    checkpointed = db.engine.checkpointer.thread
+    assert checkpointed is not None and checkpointed.name == "wal-checkpoint"
 
 
 def test_security_headers(client):
