@@ -86,7 +86,8 @@ def ticket_created(ticket: Ticket, first_customer_message: str | None) -> None:
             },
         )
     _webhooks(ticket, "ticket.created")
-    signal(ticket.org_id, "queue")
+    if ticket.assignee is None:  # else the assignment's own signal refreshes the queues
+        signal(ticket.org_id, "queue")
 
 
 def ticket_assigned(ticket: Ticket, agent: Agent) -> None:
