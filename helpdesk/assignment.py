@@ -47,12 +47,13 @@ NEXT_NUMBER = (
 )
 
 
-def allocate_number(org_id: int) -> Row:
-    """The organization's row with its next ticket number as `ticket_seq`.
+def allocate_number(org_id: int) -> tuple[int, Row]:
+    """The organization's next ticket number, and its row (prefix, quota, Slack URL).
 
     Also takes the organization's lock on PostgreSQL (the UPDATE locks the row).
     """
-    return execute(NEXT_NUMBER, {"org_id": org_id}).one()
+    org = execute(NEXT_NUMBER, {"org_id": org_id}).one()
+    return org.ticket_seq, org
 
 
 def open_load():

@@ -211,7 +211,7 @@ def open_ticket(
 
 
 def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, rendered: Rendered) -> Opened:
-    org = assignment.allocate_number(org_id)
+    number, org = assignment.allocate_number(org_id)
     check_quota(org)
     customer = resolve_customer(org, new.customer)
     tags = tags_by_id(org, new.tag_ids)
@@ -268,7 +268,7 @@ def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, rendered: Rend
         Ticket,
         public_id=public_id,
         org_id=org.id,
-        number=org.ticket_seq,
+        number=number,
         subject=new.subject,
         description=description,
         description_html=rendered.description_html,
@@ -290,7 +290,7 @@ def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, rendered: Rend
         id=ticket_id,
         public_id=public_id,
         org=org,
-        number=org.ticket_seq,
+        number=number,
         subject=new.subject,
         status=status,
         priority=priority,
