@@ -10,9 +10,9 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from .db import add_rows
+from .db import add_rows, write_transaction
 from .extensions import db
 from .models import IdempotencyKey, utcnow
 
@@ -72,3 +72,12 @@ def remember(
             response=response,
         ),
     )
+
+
+def forget_expired() -> int:
+    """Delete keys past their retention (the worker does, every minute); how many went."""
+    with write_transaction():
+        result = db.session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - RETENTION)
+        )
+    return result.rowcount

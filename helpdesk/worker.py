@@ -24,7 +24,7 @@ from flask import Flask, current_app
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import delivery
+from . import delivery, idempotency
 from .db import is_sqlite, write_transaction
 from .extensions import db
 from .models import LiveEvent, OutboxMessage, OutboxStatus, utcnow
@@ -215,6 +215,7 @@ class Worker:
                 claimed = self.run_once()
                 if time.monotonic() >= self.next_prune:
                     prune_live_events(self.keep_signals)
+                    idempotency.forget_expired()
                     self.next_prune = time.monotonic() + 60
             except SQLAlchemyError:
                 # The database may be restarting; try again after a pause.

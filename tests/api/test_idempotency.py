@@ -95,3 +95,22 @@ def test_an_old_key_is_forgotten(api, customer):
     assert db.session.scalars(db.select(Ticket.subject).order_by(Ticket.id)).all() == [
         "Payment failed", "New"
     ]
+
+
+def test_the_worker_forgets_keys_past_their_retention(api, customer):
+    from datetime import timedelta
+
+    from helpdesk.db import write_transaction
+    from helpdesk.idempotency import RETENTION, forget_expired
+    from helpdesk.models import utcnow
+
+    for key in ("old", "new"):
+        assert api.post(V1, json=BODY, extra={"Idempotency-Key": key}).status_code == 201
+    with write_transaction():
+        stored = db.session.scalar(db.select(IdempotencyKey).filter_by(key="old"))
+        stored.created_at = utcnow() - RETENTION - timedelta(minutes=1)
+    assert forget_expired() == 1
+    assert db.session.scalars(db.select(IdempotencyKey.key)).all() == ["new"]
+    # The forgotten key starts afresh; the kept one still replays.
+    assert "Idempotent-Replayed" not in api.post(V1, json=BODY, extra={"Idempotency-Key": "old"}).headers
+    assert api.post(V1, json=BODY, extra={"Idempotency-Key": "new"}).headers["Idempotent-Replayed"] == "true"
