@@ -82,12 +82,17 @@ def train(org_id: int) -> Model:
     )
 
 
+def model(org_id: int) -> Model:
+    """The organization's cached model, retrained when older than `MAX_AGE` seconds."""
+    cached = _models.get(org_id)
+    if cached is None or time.monotonic() - cached.trained_at > MAX_AGE:
+        cached = _models[org_id] = train(org_id)
+    return cached
+
+
 def suggest(org_id: int, text: str) -> tuple[int, float] | None:
-    """A category id and confidence for `text`, from a cached model."""
-    model = _models.get(org_id)
-    if model is None or time.monotonic() - model.trained_at > MAX_AGE:
-        model = _models[org_id] = train(org_id)
-    return model.predict(text)
+    """A category id and confidence for `text`, from the cached model."""
+    return model(org_id).predict(text)
 
 
 def forget(org_id: int | None = None) -> None:

@@ -141,7 +141,7 @@ def transcript(messages: list[NewMessage]) -> str:
 
 
 @dataclass(frozen=True)
-class Rendered:
+class Prepared:
     """A new ticket's Markdown rendered for storage, once (SPEC §7)."""
 
     description: str
@@ -149,13 +149,17 @@ class Rendered:
     messages_html: list[str]
 
 
-def render(new: NewTicket) -> Rendered:
-    """Render the description (a transcript of the messages when there is none) and messages.
+def prepare(org_id: int, new: NewTicket) -> Prepared:
+    """What opening a ticket can do before the write lock, where nobody waits on it.
 
-    Pure computation: the API does it before taking the write lock.
+    Renders the description (a transcript of the messages when there is none) and the
+    messages, and, for a ticket sent without a category, retrains the organization's
+    classifier if its model is stale.
     """
+    if not new.category:
+        classify.model(org_id)
     description = new.description or transcript(new.messages)
-    return Rendered(
+    return Prepared(
         description,
         render_markdown(description),
         [render_markdown(message.content) for message in new.messages],
@@ -198,24 +202,24 @@ def create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Tick
 
 
 def open_ticket(
-    org_id: int, new: NewTicket, actor: audit.Actor, rendered: Rendered | None = None
+    org_id: int, new: NewTicket, actor: audit.Actor, prepared: Prepared | None = None
 ) -> Opened:
     """Open a ticket: number, quota, customer, routing, category, assignment, audit, outbox.
 
-    The caller holds the write lock throughout, so the work here is kept small: the
-    Markdown may come `rendered` already, the reads come before the writes, and the
-    writes are plain INSERTs (`db.add_rows`), not the ORM's unit of work.
+    The caller holds the write lock throughout, so the work here is kept small: it may
+    have been `prepare`d already, the reads come before the writes, and the writes are
+    plain INSERTs (`db.add_rows`), not the ORM's unit of work.
     """
     with db.session.no_autoflush:
-        return _open_ticket(org_id, new, actor, rendered or render(new))
+        return _open_ticket(org_id, new, actor, prepared or prepare(org_id, new))
 
 
-def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, rendered: Rendered) -> Opened:
+def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, prepared: Prepared) -> Opened:
     number, org = assignment.allocate_number(org_id)
     check_quota(org)
     customer = resolve_customer(org, new.customer)
     tags = tags_by_id(org, new.tag_ids)
-    description = rendered.description
+    description = prepared.description
 
     category, category_source = None, None
     if new.category:
@@ -271,7 +275,7 @@ def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, rendered: Rend
         number=number,
         subject=new.subject,
         description=description,
-        description_html=rendered.description_html,
+        description_html=prepared.description_html,
         status=status,
         priority=priority,
         channel=new.channel,
@@ -315,7 +319,7 @@ def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, rendered: Rend
                     author_id=None,
                     created_at=now,
                 )
-                for message, html in zip(new.messages, rendered.messages_html, strict=True)
+                for message, html in zip(new.messages, prepared.messages_html, strict=True)
             ),
         )
     audit.record(ticket, actor, "created", new=ticket.reference)

@@ -5,11 +5,11 @@ externalId: Telemetron's own ids (`cust_a1b2c3d4e5f6`) are what a client migrati
 holds, and importing them as externalIds keeps those clients working unchanged.
 """
 
-from flask import Blueprint
+from flask import Blueprint, g
 
 from ..customers import CustomerRef, find_customer
 from ..models import MessageRole, Organization, Priority
-from ..tickets import NewMessage, NewTicket, open_ticket, render
+from ..tickets import NewMessage, NewTicket, open_ticket, prepare
 from . import schemas
 from .context import actor, create_once, current_org, read_body
 
@@ -39,10 +39,10 @@ def create_ticket_view():
         create_category=False,
         messages=[NewMessage(MessageRole(m.role), m.content) for m in payload.messages or []],
     )
-    rendered = render(new)  # before the write lock: nobody waits on it
+    prepared = prepare(g.org_id, new)  # before the write lock: nobody waits on it
 
     def create(org_id: int) -> tuple[int, dict]:
-        ticket = open_ticket(org_id, new, actor(), rendered)
+        ticket = open_ticket(org_id, new, actor(), prepared)
         return 200, {
             "success": True,
             "ticketId": ticket.public_id,

@@ -1,6 +1,6 @@
 """`/api/v1`: Supportdesk's create contract and the native API around it."""
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -8,7 +8,7 @@ from ..customers import CustomerNotFound, CustomerRef, find_customer, upsert_cus
 from ..db import write_transaction
 from ..extensions import db
 from ..models import Customer, Message, MessageRole, Organization, Priority, Status, Ticket
-from ..tickets import NewTicket, Opened, add_message, find_ticket, open_ticket, render
+from ..tickets import NewTicket, Opened, add_message, find_ticket, open_ticket, prepare
 from . import schemas
 from .context import actor, create_once, current_org, read_body
 from .errors import ApiError, isoformat, timestamp
@@ -123,10 +123,10 @@ def api_create():
         metadata=payload.metadata or {},
         tag_ids=list(payload.tagIds or []),
     )
-    rendered = render(new)  # before the write lock: nobody waits on it
+    prepared = prepare(g.org_id, new)  # before the write lock: nobody waits on it
 
     def create(org_id: int) -> tuple[int, dict]:
-        ticket = open_ticket(org_id, new, actor(), rendered)
+        ticket = open_ticket(org_id, new, actor(), prepared)
         return 201, {"success": True, "data": ticket_out(ticket), "timestamp": timestamp()}
 
     return create_once("v1.api-create", data, create)

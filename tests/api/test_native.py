@@ -207,3 +207,33 @@ def test_docs_page_lists_every_operation(client):
     for path in ("/api/v1/tickets/api-create", "/api/ext-v1/ticket/createTicket", "/api/v1/customers"):
         assert path in text
     assert "<script" not in text
+
+
+def test_a_stale_classifier_retrains_before_the_write_lock(api, customer, monkeypatch):
+    """Training reads up to 5,000 tickets: no other writer may wait on it."""
+    import fcntl
+    import os
+
+    from helpdesk import classify
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the write lock file is SQLite's")
+    lock_held_while_training = []
+    train = classify.train
+
+    def watched_train(org_id):
+        probe = os.open(db.engine.url.database + ".writelock", os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lock_held_while_training.append(False)
+        except BlockingIOError:
+            lock_held_while_training.append(True)
+        finally:
+            os.close(probe)
+        return train(org_id)
+
+    monkeypatch.setattr(classify, "train", watched_train)
+    classify.forget()
+    body = {"customerExternalId": "user_42", "subject": "No category given", "description": "x"}
+    assert api.post("/api/v1/tickets/api-create", json=body).status_code == 201
+    assert lock_held_while_training == [False]
