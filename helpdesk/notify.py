@@ -90,25 +90,23 @@ def ticket_created(ticket: Ticket, first_customer_message: str | None) -> None:
         signal(ticket.org_id, "queue")
 
 
-def ticket_assigned(ticket: Ticket, agent: Agent) -> None:
-    """The assignee gets a notification, an email and a live signal (which also refreshes
-    every open queue)."""
-    text = f"{ticket.reference} assigned to you: {ticket.subject}"
+def _tell(ticket: Ticket, agent: Agent, kind: str, text: str) -> None:
+    """An agent's in-app notification and its email (the template named `kind`)."""
     add_rows(
         Notification,
-        dict(
-            org_id=ticket.org_id,
-            agent_id=agent.id,
-            ticket_id=ticket.id,
-            kind="assigned",
-            text=text[:500],
-        ),
+        dict(org_id=ticket.org_id, agent_id=agent.id, ticket_id=ticket.id, kind=kind, text=text[:500]),
     )
     _enqueue(
         ticket.org_id,
         "email",
-        {"template": "assigned", "to": agent.email, "agent_id": agent.id, "ticket_id": ticket.id},
+        {"template": kind, "to": agent.email, "agent_id": agent.id, "ticket_id": ticket.id},
     )
+
+
+def ticket_assigned(ticket: Ticket, agent: Agent) -> None:
+    """The assignee gets a notification, an email and a live signal (which also refreshes
+    every open queue)."""
+    _tell(ticket, agent, "assigned", f"{ticket.reference} assigned to you: {ticket.subject}")
     _webhooks(ticket, "ticket.assigned", assignee=agent.email)
     signal(ticket.org_id, "assigned", ticket=ticket, agent=agent)
 
@@ -119,21 +117,7 @@ def customer_replied(ticket: Ticket) -> None:
         signal(ticket.org_id, "ticket", ticket=ticket)
         return
     agent = ticket.assignee
-    add_rows(
-        Notification,
-        dict(
-            org_id=ticket.org_id,
-            agent_id=agent.id,
-            ticket_id=ticket.id,
-            kind="reply",
-            text=f"Customer replied on {ticket.reference}: {ticket.subject}"[:500],
-        ),
-    )
-    _enqueue(
-        ticket.org_id,
-        "email",
-        {"template": "reply", "to": agent.email, "agent_id": agent.id, "ticket_id": ticket.id},
-    )
+    _tell(ticket, agent, "reply", f"Customer replied on {ticket.reference}: {ticket.subject}")
     signal(ticket.org_id, "ticket", ticket=ticket, agent=agent)
 
 
