@@ -16,8 +16,9 @@ and prints p50/p99 of each. The ceiling is `bare_app()` below, also under gunico
                                    [--database-url postgresql://…] [--runs 1] [--keep DIR]
                                    [--workers 2] [--threads 4]
 
-`--keep DIR` seeds SQLite into DIR once and reuses it on later runs (for profiling in
-process against the same data: DIR/helpdesk.db).
+`--keep DIR` seeds SQLite into DIR once and reuses it on later runs. `--in-process` serves
+nothing: it times the same pages one request at a time through Flask's test client (the
+CPU a page costs, its SQL statements, and the full garbage collections that hit it).
 """
 
 import argparse
@@ -233,18 +234,85 @@ def bare_app():
     return app
 
 
+def pages(reference: str) -> tuple[tuple[str, str], ...]:
+    return (("queue/open", "/?queue=open"), ("queue/mine", "/"), ("ticket", f"/tickets/{reference}"))
+
+
+def in_process(url: str, instance: Path, reference: str, requests: int) -> None:
+    """Each page's own cost: CPU time of one request at a time through Flask's test client.
+
+    Prints the minimum and median CPU time per request, the SQL statements per page, and
+    the full (generation 2) garbage collections that landed on the page's requests.
+    """
+    import gc
+    import time
+
+    from sqlalchemy import event
+
+    from helpdesk import create_app
+    from helpdesk.extensions import db
+    from helpdesk.models import Agent
+
+    os.environ["HELPDESK_INSTANCE_PATH"] = str(instance)
+    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url, "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        agent = db.session.scalar(db.select(Agent).where(Agent.email == "agent0@bench.test"))
+        user_id = agent.get_id()
+        db.session.remove()
+        statements = []
+        event.listen(db.engine, "before_cursor_execute", lambda *_: statements.append(1))
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = user_id  # signed in, as Flask-Login remembers it
+    full_collections: list[float] = []
+    started = 0.0
+
+    def timed_collection(phase: str, info: dict) -> None:
+        nonlocal started
+        if info["generation"] == 2:
+            if phase == "start":
+                started = time.perf_counter()
+            else:
+                full_collections.append((time.perf_counter() - started) * 1000)
+
+    gc.callbacks.append(timed_collection)
+    for name, path in pages(reference):
+        for _ in range(20):
+            assert client.get(path).status_code == 200
+        statements.clear()
+        client.get(path)
+        count = len(statements)
+        full_collections.clear()
+        cpu = []
+        for _ in range(requests):
+            start = time.thread_time()
+            client.get(path)
+            cpu.append((time.thread_time() - start) * 1000)
+        collections = (
+            f"{len(full_collections)} full GC, {statistics.mean(full_collections):.0f} ms each"
+            if full_collections else "no full GC"
+        )
+        print(
+            f"  {name:11} CPU per request: min {min(cpu):5.1f} ms   median "
+            f"{statistics.median(cpu):5.1f} ms   {count} SQL statements   {collections}"
+        )
+    gc.callbacks.remove(timed_collection)
+
+
 def measure(args, folder: Path) -> dict:
     url = args.database_url or f"sqlite:///{folder / 'helpdesk.db'}"
     if args.keep and (folder / "helpdesk.db").exists():
         reference = f"BEN-{args.tickets + 1}"  # the big ticket is seeded last
     else:
         reference = seed(url, folder / "instance", args.tickets)
+    if args.in_process:
+        in_process(url, folder / "instance", reference, args.requests)
+        return {}
     env = helpdesk_env(folder / "instance", url, RATELIMIT_ENABLED="0")
     results = {}
     with gunicorn(env, workers=args.workers, threads=args.threads, log=folder / "ours.log") as base:
         cookie = sign_in(base)
-        for name, path in (("queue/open", "/?queue=open"), ("queue/mine", "/"),
-                           ("ticket", f"/tickets/{reference}")):  # fmt: skip
+        for name, path in pages(reference):
             load(base, path, cookie, args.warmup, args.concurrency)
             results[name] = load(base, path, cookie, args.requests, args.concurrency)
     env = dict(env, DESK_BENCH_DATABASE=url)
@@ -268,12 +336,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--database-url", help="PostgreSQL URL (its public schema is dropped!)")
     parser.add_argument("--keep", type=Path, help="seed SQLite into this folder once and reuse it")
+    parser.add_argument(
+        "--in-process", action="store_true",
+        help="no gunicorn: CPU time of one request at a time through Flask's test client",
+    )  # fmt: skip
     args = parser.parse_args()
+    shape = (
+        "in process, one request at a time" if args.in_process
+        else f"gunicorn {args.workers} workers x {args.threads} threads, concurrency {args.concurrency}"
+    )  # fmt: skip
     print(
-        f"gunicorn {args.workers} workers x {args.threads} threads, "
-        f"{'PostgreSQL' if args.database_url else 'SQLite'}, "
-        f"{args.tickets:,} tickets, concurrency {args.concurrency}, {args.requests} requests per page; "
-        f"load average {os.getloadavg()[0]:.2f}"
+        f"{shape}, {'PostgreSQL' if args.database_url else 'SQLite'}, {args.tickets:,} tickets, "
+        f"{args.requests} requests per page; load average {os.getloadavg()[0]:.2f}"
     )
     runs = []
     for run in range(1, args.runs + 1):
@@ -284,13 +358,15 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="bench-desk-") as folder:
                 results = measure(args, Path(folder))
         runs.append(results)
+        if args.in_process:
+            continue
         print(f"run {run}")
-        for name, result in results.items():
+        for name, result in results.items():  # empty in process: already printed
             print(
                 f"  {name:11} p50 {result['p50']:6.1f} ms   p99 {result['p99']:6.1f} ms   "
                 f"{result['throughput']:7.1f} pages/s   failures {result['failures']}"
             )
-    if args.runs > 1:
+    if args.runs > 1 and not args.in_process:
         print("median over runs")
         for name in runs[0]:
             p50 = statistics.median(r[name]["p50"] for r in runs)
