@@ -204,6 +204,7 @@ def serve_command(host, port, workers, threads, outbox_worker):
         subprocess.Popen(
             [
                 sys.executable, "-m", "gunicorn", "helpdesk:create_app()",
+                "--config", "python:helpdesk.gunicorn_conf",
                 "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
                 "--access-logfile", "-",
             ]

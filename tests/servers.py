@@ -62,6 +62,7 @@ def gunicorn(
     process = subprocess.Popen(
         [
             sys.executable, "-m", "gunicorn", app,
+            "--config", "python:helpdesk.gunicorn_conf",
             "--bind", f"127.0.0.1:{port}",
             "--workers", str(workers), "--threads", str(threads),
             "--graceful-timeout", "5", "--timeout", "60",
