@@ -362,9 +362,12 @@ def add_message(
     return message
 
 
-def find_ticket(org: Organization, reference: str) -> Ticket | None:
-    """A ticket of this organization by UUID, `PREFIX-NUMBER` or bare number; else None."""
-    query = select(Ticket).where(Ticket.org_id == org.id)
+def find_ticket(org: Organization, reference: str, *options) -> Ticket | None:
+    """A ticket of this organization by UUID, `PREFIX-NUMBER` or bare number; else None.
+
+    `options` are loader options for what the caller will read (the ticket page's).
+    """
+    query = select(Ticket).where(Ticket.org_id == org.id).options(*options)
     reference = reference.strip()
     prefix, _, digits = reference.rpartition("-")
     if digits.isdigit() and (not prefix or prefix.upper() == org.ticket_prefix.upper()):
@@ -376,9 +379,9 @@ def find_ticket(org: Organization, reference: str) -> Ticket | None:
     return db.session.scalar(query.where(Ticket.public_id == reference))
 
 
-def get_ticket_for(agent: Agent, reference: str) -> Ticket:
+def get_ticket_for(agent: Agent, reference: str, *options) -> Ticket:
     """The agent's organization's ticket, or a 404."""
-    ticket = find_ticket(agent.org, reference)
+    ticket = find_ticket(agent.org, reference, *options)
     if ticket is None:
         abort(404)
     return ticket

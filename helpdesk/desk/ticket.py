@@ -5,6 +5,7 @@ import json
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import Row, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, htmx, tickets
 from ..db import write_transaction
@@ -71,9 +72,18 @@ def page(ticket: Ticket, status: int = 200, fragment_template: str = "desk/ticke
     return render("desk/ticket.html", fragment_template, status, **context)
 
 
+# What the whole page shows of a ticket's neighbours, loaded with the ticket itself.
+WHOLE_PAGE = (
+    joinedload(Ticket.customer),
+    joinedload(Ticket.assignee),
+    joinedload(Ticket.category),
+    selectinload(Ticket.tags),
+)
+
+
 def ticket(reference: str):
     """One ticket of the agent's organization: readable without JavaScript."""
-    return page(tickets.get_ticket_for(current_user, reference))
+    return page(tickets.get_ticket_for(current_user, reference, *WHOLE_PAGE))
 
 
 def part(reference: str, part: str):
