@@ -4,6 +4,8 @@ Callers hold the organization's write lock (see `lock_organization`), so two con
 creations never both see the same agent as least loaded.
 """
 
+from datetime import datetime
+
 from sqlalchemy import Row, bindparam, func, select, update
 
 from . import audit, notify
@@ -118,11 +120,16 @@ def assign(ticket: Ticket, agent: Agent | None, actor: audit.Actor) -> None:
 
 
 def announce(
-    ticket: Ticket, previous: Agent | None, agent: Agent | None, actor: audit.Actor, now
+    ticket: Ticket,
+    previous: Agent | None,
+    agent: Agent | Row | None,
+    actor: audit.Actor,
+    now: datetime,
 ) -> None:
     """What an assignment records and tells, once the ticket names its new assignee.
 
-    `ticket` may be a `tickets.Opened`, inserted already assigned.
+    `ticket` may be a `tickets.Opened`, inserted already assigned (`agent` is then the
+    row `pick_agent` returned); the agent's `last_assigned_at` becomes `now`.
     """
     if agent is not None:
         # A statement rather than an attribute change: the next pick in this transaction

@@ -3,10 +3,14 @@
 SQLite: every connection gets WAL, a busy timeout, foreign keys and synchronous=NORMAL.
 Writers queue on an exclusive `flock` of a file beside the database before they open an
 IMMEDIATE transaction. The kernel wakes waiters as soon as the lock frees, so a write
-never sleeps in SQLite's busy handler and never fails on an upgraded read lock.
+never sleeps in SQLite's busy handler and never fails on an upgraded read lock. No commit
+checkpoints the write-ahead log; a thread per process does (`Checkpointer`).
 
 PostgreSQL: services lock the organization row (`lock_organization`), which serializes
 number allocation, quota checks and assignment per organization.
+
+Hot paths write side rows with `add_rows` (Core INSERTs, no unit of work) and run
+statements built once at import with `execute`.
 """
 
 import fcntl

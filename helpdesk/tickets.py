@@ -171,7 +171,8 @@ class Opened:
     """A ticket as `open_ticket` wrote it: what the API answers with, without reading it back.
 
     It has the attributes of `Ticket` that notifications, the audit trail and the API's
-    response shape read, so they take either; `org`, `customer` and `assignee` are rows.
+    response shape read, so they take either. `org` is the row number allocation returned;
+    `assignee` is the picked agent's row, or the model of the agent a routing rule named.
     """
 
     id: int
@@ -183,7 +184,7 @@ class Opened:
     priority: Priority
     channel: Channel
     customer: Customer
-    assignee: Row | None
+    assignee: Row | Agent | None
     created_at: datetime
 
     @property
