@@ -1,13 +1,14 @@
 """The queues: which tickets each shows, filters, search, order, pages, full page vs fragment."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from helpdesk.db import write_transaction
+from helpdesk.desk.pages import ago
 from helpdesk.desk.queue import PAGE_SIZE
 from helpdesk.extensions import db
-from helpdesk.models import Status, Ticket
+from helpdesk.models import Status, Ticket, utcnow
 
 from .. import factories
 from .conftest import HX, by_id, parse
@@ -187,3 +188,34 @@ def test_filters_survive_in_tab_and_page_links(nina_client, board):
 
 def test_empty_queue_says_so(nina_client):
     assert "Nothing assigned to you" in nina_client.get("/").text
+
+
+def test_each_row_shows_its_age_with_the_exact_moment(nina_client, org, available_agent):
+    """The Age column: 'N min ago' for people, the UTC moment for machines and on hover."""
+    ticket = factories.make_ticket(org, subject="Old news")
+    opened = utcnow() - timedelta(hours=3, minutes=5)
+    with write_transaction():
+        db.session.merge(ticket).created_at = opened
+    root = parse(nina_client.get("/?queue=open").text)
+    (moment,) = by_id(root, "queue").find_all(lambda n: n.tag == "time")
+    assert moment.all_text() == "3 h ago"
+    assert datetime.fromisoformat(moment.get("datetime")) == opened
+    assert moment.get("title") == opened.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@pytest.mark.parametrize(
+    ("age", "shown"),
+    [
+        (timedelta(seconds=10), "just now"),
+        (timedelta(minutes=7), "7 min ago"),
+        (timedelta(hours=5), "5 h ago"),
+        (timedelta(days=1, hours=2), "1 day ago"),
+        (timedelta(days=3), "3 days ago"),
+    ],
+)
+def test_ages_read_naturally(age, shown):
+    assert ago(utcnow() - age) == shown
+
+
+def test_ages_past_a_week_are_dates():
+    assert ago(datetime(2026, 3, 9, 15, 0, tzinfo=UTC)) == "09 Mar 2026"
