@@ -2,6 +2,7 @@
 
 from flask import Flask, request
 from flask_login import current_user
+from sqlalchemy import bindparam, select
 
 from .extensions import db, login_manager
 from .models import Agent
@@ -13,15 +14,17 @@ CSP = (
 )
 
 
+# Every signed-in request loads its agent: the statement is built once (see db.execute).
+ACTIVE_AGENT = select(Agent).where(Agent.public_id == bindparam("public_id"), Agent.active.is_(True))
+
+
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
     @login_manager.user_loader
     def load_agent(public_id: str) -> Agent | None:
-        return db.session.scalar(
-            db.select(Agent).where(Agent.public_id == public_id, Agent.active.is_(True))
-        )
+        return db.session.scalar(ACTIVE_AGENT, {"public_id": public_id})
 
     @app.after_request
     def add_security_headers(response):

@@ -6,9 +6,10 @@ the caller wraps them in `db.write_transaction()`.
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from flask import abort, current_app
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 
 from . import assignment, audit, classify, notify, routing
 from .customers import CustomerRef, resolve_customer
@@ -363,21 +364,33 @@ def add_message(
     return message
 
 
+@lru_cache(maxsize=16)
+def _ticket_by(column: str, options: tuple) -> Select:
+    """The lookup of one ticket by `number` or `public_id`, built once per set of loader
+    options (module-level constants, such as the ticket page's)."""
+    return (
+        select(Ticket)
+        .where(Ticket.org_id == bindparam("org_id"), getattr(Ticket, column) == bindparam("key"))
+        .options(*options)
+    )
+
+
 def find_ticket(org: Organization, reference: str, *options) -> Ticket | None:
     """A ticket of this organization by UUID, `PREFIX-NUMBER` or bare number; else None.
 
     `options` are loader options for what the caller will read (the ticket page's).
     """
-    query = select(Ticket).where(Ticket.org_id == org.id).options(*options)
     reference = reference.strip()
     prefix, _, digits = reference.rpartition("-")
     if digits.isdigit() and (not prefix or prefix.upper() == org.ticket_prefix.upper()):
         if len(digits) > 12:
             return None
-        return db.session.scalar(query.where(Ticket.number == int(digits)))
-    if reference.isdigit() and len(reference) <= 12:
-        return db.session.scalar(query.where(Ticket.number == int(reference)))
-    return db.session.scalar(query.where(Ticket.public_id == reference))
+        column, key = "number", int(digits)
+    elif reference.isdigit() and len(reference) <= 12:
+        column, key = "number", int(reference)
+    else:
+        column, key = "public_id", reference
+    return db.session.scalar(_ticket_by(column, options), {"org_id": org.id, "key": key})
 
 
 def get_ticket_for(agent: Agent, reference: str, *options) -> Ticket:

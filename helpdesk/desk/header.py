@@ -50,7 +50,9 @@ def availability():
 
 def notifications():
     """The bell: its fragment for htmx, the list as a page otherwise."""
-    return render("desk/notifications.html", "_bell.html", bell=bell_for(current_user))
+    if htmx.is_partial():
+        return fragment("_bell.html", bell=bell_for(current_user))
+    return render("desk/notifications.html", "_bell.html")  # the header brings the bell
 
 
 def read_all():

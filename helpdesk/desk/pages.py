@@ -6,7 +6,7 @@ from datetime import datetime
 from flask import make_response, render_template
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, bindparam, func, select
 
 from .. import htmx
 from ..extensions import db
@@ -21,26 +21,40 @@ class Bell:
     latest: list[Row]  # id, text, read_at, created_at
 
 
-def bell_for(agent: Agent) -> Bell:
-    """The agent's unread count and latest notifications."""
-    unread = db.session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.agent_id == agent.id, Notification.read_at.is_(None)
-        )
-    )
-    latest = db.session.execute(
-        select(Notification.id, Notification.text, Notification.read_at, Notification.created_at)
-        .where(Notification.agent_id == agent.id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(BELL_SIZE)
-    ).all()
+# The header of every desk page reads these; each is built once, with bound parameters.
+_UNREAD = (
+    select(func.count(Notification.id))
+    .where(Notification.agent_id == bindparam("agent_id"), Notification.read_at.is_(None))
+    .scalar_subquery()
+)
+_NEWEST_SIGNAL = (
+    select(func.max(LiveEvent.id)).where(LiveEvent.org_id == bindparam("org_id")).scalar_subquery()
+)
+UNREAD = select(_UNREAD)
+UNREAD_AND_NEWEST_SIGNAL = select(_UNREAD, _NEWEST_SIGNAL)
+LATEST_NOTIFICATIONS = (
+    select(Notification.id, Notification.text, Notification.read_at, Notification.created_at)
+    .where(Notification.agent_id == bindparam("agent_id"))
+    .order_by(Notification.created_at.desc(), Notification.id.desc())
+    .limit(BELL_SIZE)
+)
+
+
+def bell_for(agent: Agent, unread: int | None = None) -> Bell:
+    """The agent's unread count (unless known) and latest notifications."""
+    if unread is None:
+        unread = db.session.scalar(UNREAD, {"agent_id": agent.id})
+    latest = db.session.execute(LATEST_NOTIFICATIONS, {"agent_id": agent.id}).all()
     return Bell(unread=unread, latest=latest)
 
 
-def live_cursor(agent: Agent) -> int:
-    """The newest live signal of the organization: pages listen for what comes after it."""
-    newest = select(func.max(LiveEvent.id)).where(LiveEvent.org_id == agent.org_id)
-    return db.session.scalar(newest) or 0
+def header_for(agent: Agent) -> dict:
+    """What a full page's header shows: the bell, and the newest live signal of the
+    organization, after which the page listens for changes."""
+    unread, newest = db.session.execute(
+        UNREAD_AND_NEWEST_SIGNAL, {"agent_id": agent.id, "org_id": agent.org_id}
+    ).one()
+    return {"bell": bell_for(agent, unread), "live_cursor": newest or 0}
 
 
 def fragment(template: str, status: int = 200, **context):
@@ -52,8 +66,7 @@ def render(page: str, fragment_template: str, status: int = 200, **context):
     """Render `page` (which includes the fragment) or, for an htmx request, the fragment alone."""
     if htmx.is_partial():
         return fragment(fragment_template, status, **context)
-    context.setdefault("bell", bell_for(current_user))
-    context.setdefault("live_cursor", live_cursor(current_user))
+    context |= header_for(current_user)
     return htmx.add_vary(make_response(render_template(page, **context), status))
 
 

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 from flask import abort, request
 from flask_login import current_user
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import Row, bindparam, func, or_, select
 
 from .. import htmx
 from ..extensions import db
@@ -180,30 +180,35 @@ def queue_page(agent: Agent, filters: QueueFilters) -> list[Row]:
     ).all()  # fmt: skip
 
 
+# Statements every queue page runs whatever the filters: built once (see db.execute).
+TAGS_OF_TICKETS = (
+    select(ticket_tags.c.ticket_id, Tag.name)
+    .join(Tag, Tag.id == ticket_tags.c.tag_id)
+    .where(ticket_tags.c.ticket_id.in_(bindparam("ticket_ids", expanding=True)))
+    .order_by(Tag.name)
+)
+CATEGORY_NAMES = (
+    select(Category.name).where(Category.org_id == bindparam("org_id")).order_by(Category.name)
+)
+TAG_NAMES = select(Tag.name).where(Tag.org_id == bindparam("org_id")).order_by(Tag.name)
+
+
 def tag_names(ticket_ids: list[int]) -> defaultdict[int, list[str]]:
     """The tags of each ticket, by name."""
     names = defaultdict(list)
     if ticket_ids:
-        rows = db.session.execute(
-            select(ticket_tags.c.ticket_id, Tag.name)
-            .join(Tag, Tag.id == ticket_tags.c.tag_id)
-            .where(ticket_tags.c.ticket_id.in_(ticket_ids))
-            .order_by(Tag.name)
-        )
-        for ticket_id, name in rows:
+        for ticket_id, name in db.session.execute(TAGS_OF_TICKETS, {"ticket_ids": ticket_ids}):
             names[ticket_id].append(name)
     return names
 
 
 def filter_choices(agent: Agent) -> dict:
     """Category and tag names of the organization, for the filter selects."""
-    categories = db.session.scalars(
-        select(Category.name).where(Category.org_id == agent.org_id).order_by(Category.name)
-    ).all()
-    tags = db.session.scalars(
-        select(Tag.name).where(Tag.org_id == agent.org_id).order_by(Tag.name)
-    ).all()
-    return {"categories": categories, "tags": tags}
+    org = {"org_id": agent.org_id}
+    return {
+        "categories": db.session.scalars(CATEGORY_NAMES, org).all(),
+        "tags": db.session.scalars(TAG_NAMES, org).all(),
+    }
 
 
 def queue():

@@ -4,7 +4,7 @@ import json
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import Row, select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, htmx, tickets
@@ -25,34 +25,39 @@ class FieldError(ValueError):
     """A value the agent typed or picked that cannot be saved; shown beside the control."""
 
 
+# The page's two long lists, built once with bound parameters (see db.execute).
+THREAD = (
+    select(
+        Message.public_id, Message.role, Message.internal, Message.body_html,
+        Message.created_at, Agent.name.label("author"),
+    )
+    .outerjoin(Agent, Agent.id == Message.author_id)
+    .where(Message.ticket_id == bindparam("ticket_id"))
+    .order_by(Message.created_at, Message.id)
+)  # fmt: skip
+TIMELINE = (
+    select(
+        TicketEvent.actor_label, TicketEvent.action, TicketEvent.field,
+        TicketEvent.old_value, TicketEvent.new_value, TicketEvent.created_at,
+    )
+    .where(TicketEvent.ticket_id == bindparam("ticket_id"))
+    .order_by(TicketEvent.created_at.desc(), TicketEvent.id.desc())
+    .limit(TIMELINE_SIZE)
+)  # fmt: skip
+
+
 def thread_of(ticket: Ticket) -> list[Row]:
     """The conversation, oldest first, with internal notes: plain rows, as the page shows them.
 
     A thread runs to hundreds of messages: rows cost a fraction of ORM objects to load, and
     _thread.html unpacks their columns in this order (cheaper than an attribute per use).
     """
-    return db.session.execute(
-        select(
-            Message.public_id, Message.role, Message.internal, Message.body_html,
-            Message.created_at, Agent.name.label("author"),
-        )
-        .outerjoin(Agent, Agent.id == Message.author_id)
-        .where(Message.ticket_id == ticket.id)
-        .order_by(Message.created_at, Message.id)
-    ).all()
+    return db.session.execute(THREAD, {"ticket_id": ticket.id}).all()
 
 
 def timeline_of(ticket: Ticket) -> list[Row]:
     """The newest audit events first, as plain rows that _timeline.html unpacks in this order."""
-    return db.session.execute(
-        select(
-            TicketEvent.actor_label, TicketEvent.action, TicketEvent.field,
-            TicketEvent.old_value, TicketEvent.new_value, TicketEvent.created_at,
-        )
-        .where(TicketEvent.ticket_id == ticket.id)
-        .order_by(TicketEvent.created_at.desc(), TicketEvent.id.desc())
-        .limit(TIMELINE_SIZE)
-    ).all()
+    return db.session.execute(TIMELINE, {"ticket_id": ticket.id}).all()
 
 
 def page(ticket: Ticket, status: int = 200, fragment_template: str = "desk/ticket/_page.html", **extra):
