@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from helpdesk import audit, tickets
@@ -25,6 +26,13 @@ def test_nothing_new_is_204(nina_client, org):
     factories.make_ticket(org)
     response = poll(nina_client, newest_signal())
     assert response.status_code == 204 and not response.data
+
+
+@pytest.mark.parametrize("after", ["-5", "abc", "1.5", "\u00b2", str(2**63), "9" * 40])
+def test_a_cursor_that_is_no_signal_id_is_a_422_naming_it(nina_client, after):
+    response = nina_client.get(f"/events/?after={after}")
+    assert response.status_code == 422
+    assert "after" in response.text
 
 
 def test_assignment_tells_the_assignee_and_refreshes_queues(app, nina_client, org, available_agent):
