@@ -12,7 +12,7 @@ from . import audit, notify
 from .db import execute, is_sqlite
 from .extensions import db
 from .models import (
-    OPEN_STATUSES,
+    TICKET_IS_OPEN,
     Agent,
     Availability,
     Level,
@@ -66,7 +66,7 @@ def open_load():
         .where(
             Ticket.org_id == Agent.org_id,
             Ticket.assignee_id == Agent.id,
-            Ticket.status.in_(OPEN_STATUSES),
+            TICKET_IS_OPEN,
         )
         .correlate(Agent)
         .scalar_subquery()
@@ -156,7 +156,7 @@ def pull_unassigned(agent: Agent) -> list[Ticket]:
     lock_organization(agent.org_id)
     load = db.session.scalar(
         select(func.count(Ticket.id)).where(
-            Ticket.assignee_id == agent.id, Ticket.status.in_(OPEN_STATUSES)
+            Ticket.org_id == agent.org_id, Ticket.assignee_id == agent.id, TICKET_IS_OPEN
         )
     )
     room = agent.capacity - load

@@ -11,7 +11,7 @@ from sqlalchemy import Row, bindparam, func, or_, select
 from .. import htmx
 from ..extensions import db
 from ..models import (
-    OPEN_STATUSES,
+    TICKET_IS_OPEN,
     Agent,
     Category,
     Customer,
@@ -97,7 +97,7 @@ def filtered(agent: Agent, filters: QueueFilters) -> list:
     if filters.status:
         conditions.append(Ticket.status == Status(filters.status))
     else:
-        conditions.append(Ticket.status.in_(OPEN_STATUSES))
+        conditions.append(TICKET_IS_OPEN)
     if filters.priority:
         conditions.append(Ticket.priority == Priority(filters.priority))
     if filters.category:

@@ -1,5 +1,6 @@
 """No N+1: the number of SQL statements per page stays the same as rows grow."""
 
+import re
 from contextlib import contextmanager
 
 import pytest
@@ -60,7 +61,7 @@ def test_queue_page_queries_do_not_grow_with_rows(app, org, url, partial):
     # begin; agent; the three counts in one statement; the page's rows; their tags;
     # category and tag names (not in a fragment); the bell's unread count with the newest
     # live signal, and its list (neither in a fragment).
-    assert many == (5 if partial else 9)
+    assert many <= (5 if partial else 9)
 
 
 @pytest.mark.parametrize("part", [None, "thread", "timeline", "fields"])
@@ -89,3 +90,55 @@ def test_ticket_page_queries_do_not_grow_with_messages(app, org, part):
     # whole page, lazily in a part); thread; timeline; the bell's unread count with the
     # newest live signal, and its list.
     assert many <= (11 if part else 8)
+
+
+@contextmanager
+def recorded():
+    """(statement, parameters) of each statement the block runs."""
+    seen: list[tuple] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def plan(statement: str, parameters) -> list[str]:
+    """How the database would run a statement, a line per step, favouring indexes over
+    scans and sorts on PostgreSQL (it would scan a test's few rows anyway)."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        return [row[-1] for row in rows]
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    connection.exec_driver_sql("SET LOCAL enable_sort = off")
+    return [row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters)]
+
+
+def sorts(steps: list[str]) -> int:
+    """Sort steps: SQLite's temporary B-trees, PostgreSQL's Sort nodes."""
+    return sum("TEMP B-TREE" in step or bool(re.match(r"\s*(->\s*)?Sort\s+\(", step)) for step in steps)
+
+
+@pytest.mark.parametrize("queue", ["open", "unassigned", "mine"])
+def test_queue_pages_read_open_tickets_in_order_from_an_index(app, org, queue):
+    """A page's tickets are read in queue order from a partial index of open tickets,
+    then only those 25 rows are sorted; open tickets are never sorted all together.
+
+    The index serves only a statement whose condition visibly implies its own, which is
+    why the open statuses are written into the SQL (models.OPEN_SQL) instead of bound.
+    """
+    agents = [factories.make_agent(org, name=f"Agent {n}") for n in range(2)]
+    add_tickets(org, agents, 4)
+    client = app.test_client(user=agents[0])
+    with recorded() as seen:
+        assert client.get(f"/?queue={queue}").status_code == 200
+    (page,) = [(s, p) for s, p in seen if "ORDER BY tickets.priority DESC" in s]
+    with app.app_context():
+        steps = plan(*page)
+    assert any("ix_tickets_open" in step for step in steps), steps
+    assert sorts(steps) == 1, steps
