@@ -40,7 +40,8 @@ def new_uuid() -> str:
 
 
 class UTCDateTime(TypeDecorator):
-    """Stores UTC; always returns an aware datetime, on SQLite too."""
+    """Stores UTC; always returns an aware datetime in UTC, on SQLite too, and on a
+    PostgreSQL server whose time zone is not UTC."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -53,9 +54,11 @@ class UTCDateTime(TypeDecorator):
         return value
 
     def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None:
+        if value is None or value.tzinfo is UTC:
+            return value
+        if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value
+        return value.astimezone(UTC)
 
 
 class Status(enum.StrEnum):

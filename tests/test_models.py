@@ -1,6 +1,9 @@
 """Constraints the schema itself enforces, per organization."""
 
+from datetime import UTC
+
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.db import write_transaction
@@ -65,6 +68,18 @@ def test_times_come_back_aware_in_utc(org):
     db.session.expire_all()
     created = db.session.get(Ticket, ticket.id).created_at
     assert created.utcoffset().total_seconds() == 0
+
+
+def test_times_come_back_in_utc_whatever_the_servers_time_zone(org):
+    """PostgreSQL answers in its session's time zone; pages label the times UTC."""
+    ticket = factories.make_ticket(org)
+    db.session.expire_all()
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL TIME ZONE 'Asia/Kolkata'"))
+    created = db.session.get(Ticket, ticket.id).created_at
+    assert created.tzinfo is UTC
+    assert created == ticket.created_at
+    db.session.rollback()
 
 
 def test_invalid_enum_value_is_refused(org):
