@@ -96,7 +96,7 @@ def when(moment: datetime | None, css_class: str = "") -> Markup:
     if moment is None:
         return Markup("")
     css = f' class="{css_class}"' if css_class else ""
-    exact = moment.isoformat(" ", "minutes")[:16]  # stored in UTC; strftime is slower
+    iso = moment.isoformat()  # in UTC, as stored: 2026-11-24T09:30:12.345678+00:00
     return Markup(
-        f'<time{css} datetime="{moment.isoformat()}" title="{exact} UTC">{ago(moment)}</time>'
+        f'<time{css} datetime="{iso}" title="{iso[:10]} {iso[11:16]} UTC">{ago(moment)}</time>'
     )
