@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 
 from .extensions import db
 from .models import Customer, Organization
@@ -27,34 +27,57 @@ def normalize_email(email: str | None) -> str | None:
     return email.strip().lower() if email else None
 
 
-def _customer_by(column) -> Select:
-    return select(Customer).where(
-        Customer.org_id == bindparam("org_id"), column == bindparam("value")
+def _customer_by(column, *what) -> Select:
+    return select(*what).where(Customer.org_id == bindparam("org_id"), column == bindparam("value"))
+
+
+# Built once: the API looks a customer up on every ticket it opens. By the name of the
+# reference's field: as a model, and as a row of what a new ticket shows of its customer.
+LOOKUP = {
+    "public_id": Customer.public_id,
+    "external_id": Customer.external_id,
+    "email": Customer.email,
+}
+BY = {name: _customer_by(column, Customer) for name, column in LOOKUP.items()}
+ROW_BY = {
+    name: _customer_by(
+        column, Customer.id, Customer.public_id, Customer.external_id, Customer.email, Customer.name
     )
+    for name, column in LOOKUP.items()
+}
 
 
-# Built once: the API looks a customer up on every ticket it opens.
-BY_PUBLIC_ID = _customer_by(Customer.public_id)
-BY_EXTERNAL_ID = _customer_by(Customer.external_id)
-BY_EMAIL = _customer_by(Customer.email)
-
-
-def find_customer(org: Organization, ref: CustomerRef) -> Customer | None:
-    """The org's customer named by public id, external id or email, in that order."""
+def _lookup(ref: CustomerRef) -> tuple[str, str] | None:
+    """Which field names the customer, and its value: public id, external id, then email."""
     if ref.public_id:
-        statement, value = BY_PUBLIC_ID, ref.public_id
-    elif ref.external_id:
-        statement, value = BY_EXTERNAL_ID, ref.external_id
-    elif ref.email:
-        statement, value = BY_EMAIL, normalize_email(ref.email)
-    else:
+        return "public_id", ref.public_id
+    if ref.external_id:
+        return "external_id", ref.external_id
+    if ref.email:
+        return "email", normalize_email(ref.email)
+    return None
+
+
+def find_customer(org_id: int, ref: CustomerRef) -> Customer | None:
+    """The org's customer named by public id, external id or email, in that order."""
+    lookup = _lookup(ref)
+    if lookup is None:
         return None
-    return db.session.scalar(statement, {"org_id": org.id, "value": value})
+    return db.session.scalar(BY[lookup[0]], {"org_id": org_id, "value": lookup[1]})
+
+
+def find_customer_row(org_id: int, ref: CustomerRef) -> Row | None:
+    """As `find_customer`, as a row (id, public_id, external_id, email, name), which stays
+    readable after its transaction ends: ticket creation reads it before the write lock."""
+    lookup = _lookup(ref)
+    if lookup is None:
+        return None
+    return db.session.execute(ROW_BY[lookup[0]], {"org_id": org_id, "value": lookup[1]}).first()
 
 
 def resolve_customer(org: Organization, ref: CustomerRef) -> Customer:
     """Find the customer, creating it when the reference allows; else CustomerNotFound."""
-    customer = find_customer(org, ref)
+    customer = find_customer(org.id, ref)
     if customer is not None:
         return customer
     if not ref.create or ref.public_id:
@@ -77,9 +100,9 @@ def upsert_customer(
     """Create the customer or update its fields; returns it and whether it was created."""
     customer = None
     if external_id:
-        customer = find_customer(org, CustomerRef(external_id=external_id))
+        customer = find_customer(org.id, CustomerRef(external_id=external_id))
     if customer is None and email:
-        customer = find_customer(org, CustomerRef(email=email))
+        customer = find_customer(org.id, CustomerRef(email=email))
     created = customer is None
     if created:
         customer = Customer(org_id=org.id)

@@ -12,7 +12,7 @@ from flask import abort, current_app
 from sqlalchemy import Row, Select, bindparam, func, select
 
 from . import assignment, audit, classify, notify, routing
-from .customers import CustomerRef, resolve_customer
+from .customers import CustomerRef, find_customer_row, normalize_email, resolve_customer
 from .db import add_row, add_rows
 from .extensions import db
 from .markdown import render_markdown
@@ -89,18 +89,18 @@ def check_quota(org: Organization) -> None:
         raise QuotaReached(f"Monthly ticket quota of {org.monthly_quota} reached")
 
 
-def find_category(org: Organization, name: str) -> Category | None:
+def find_category(org_id: int, name: str) -> Category | None:
     """The organization's category of that name, ignoring case."""
     return db.session.scalar(
         select(Category).where(
-            Category.org_id == org.id, func.lower(Category.name) == name.strip().lower()
+            Category.org_id == org_id, func.lower(Category.name) == name.strip().lower()
         )
     )
 
 
 def category_named(org: Organization, name: str) -> Category:
     """The category of that name, created when the organization has none."""
-    category = find_category(org, name)
+    category = find_category(org.id, name)
     if category is None:
         category = Category(org_id=org.id, name=name.strip()[:100])
         db.session.add(category)
@@ -108,13 +108,13 @@ def category_named(org: Organization, name: str) -> Category:
     return category
 
 
-def tags_by_id(org: Organization, public_ids: list[str]) -> list[Tag]:
+def tags_by_id(org_id: int, public_ids: list[str]) -> list[Tag]:
     """The organization's tags with these ids; any unknown id is an InvalidField."""
     wanted = list(dict.fromkeys(public_ids))
     if not wanted:
         return []
     tags = db.session.scalars(
-        select(Tag).where(Tag.org_id == org.id, Tag.public_id.in_(wanted))
+        select(Tag).where(Tag.org_id == org_id, Tag.public_id.in_(wanted))
     ).all()
     known = {tag.public_id for tag in tags}
     missing = [tag_id for tag_id in wanted if tag_id not in known]
@@ -143,27 +143,66 @@ def transcript(messages: list[NewMessage]) -> str:
 
 @dataclass(frozen=True)
 class Prepared:
-    """A new ticket's Markdown rendered for storage, once (SPEC §7)."""
+    """What opening a ticket works out before the write lock (see `prepare`)."""
 
     description: str
     description_html: str
     messages_html: list[str]
+    customer: Row | None  # see customers.find_customer_row; None: created under the lock
+    category_id: int | None  # the category the caller named, when it exists
+    tag_ids: list[int]
+    routing: routing.Routing
+    guess: tuple[int, float] | None  # the classifier's category id and confidence
 
 
 def prepare(org_id: int, new: NewTicket) -> Prepared:
     """What opening a ticket can do before the write lock, where nobody waits on it.
 
-    Renders the description (a transcript of the messages when there is none) and the
-    messages, and, for a ticket sent without a category, retrains the organization's
-    classifier if its model is stale.
+    Renders the Markdown once (SPEC §7): the description, or a transcript of the messages
+    when there is none, and the messages. Reads what the ticket will refer to: its
+    customer, named category and tags (none of which is ever deleted), and the routing
+    rules' decision. For a ticket left without a category, asks the classifier, retraining
+    a stale model first. An unknown tag id is an InvalidField here, before any write.
+
+    What it keeps are plain values and rows, not models: the commit that ends this read
+    transaction before the lock is taken expires models, and reading them again under the
+    lock would cost what this saves.
     """
-    if not new.category:
-        classify.model(org_id)
     description = new.description or transcript(new.messages)
+    customer = find_customer_row(org_id, new.customer)
+    category = find_category(org_id, new.category) if new.category else None
+    tag_ids = [tag.id for tag in tags_by_id(org_id, new.tag_ids)]
+
+    if category is not None:
+        category_name = category.name
+    elif new.category and new.create_category:
+        category_name = new.category.strip()[:100]
+    else:
+        category_name = None
+    decided = routing.route(
+        org_id,
+        routing.TicketFacts(
+            subject=new.subject,
+            description=description,
+            priority=str(new.priority),
+            category=category_name,
+            customer_email=customer.email if customer else normalize_email(new.customer.email),
+            metadata=new.metadata,
+        ),
+    )
+    guess = None
+    if category_name is None and decided.category is None:
+        classify.model(org_id)
+        guess = classify.suggest(org_id, f"{new.subject} {description}")
     return Prepared(
-        description,
-        render_markdown(description),
-        [render_markdown(message.content) for message in new.messages],
+        description=description,
+        description_html=render_markdown(description),
+        messages_html=[render_markdown(message.content) for message in new.messages],
+        customer=customer,
+        category_id=category.id if category else None,
+        tag_ids=tag_ids,
+        routing=decided,
+        guess=guess,
     )
 
 
@@ -184,7 +223,7 @@ class Opened:
     status: Status
     priority: Priority
     channel: Channel
-    customer: Customer
+    customer: Row | Customer
     assignee: Row | Agent | None
     created_at: datetime
 
@@ -208,9 +247,11 @@ def open_ticket(
 ) -> Opened:
     """Open a ticket: number, quota, customer, routing, category, assignment, audit, outbox.
 
-    The caller holds the write lock throughout, so the work here is kept small: it may
-    have been `prepare`d already, the reads come before the writes, and the writes are
-    plain INSERTs (`db.add_rows`), not the ORM's unit of work.
+    The caller holds the write lock throughout, so the work here is kept small. What can
+    be read or computed beforehand is `prepare`d, before the lock when the caller passes
+    `prepared` (the API does); what remains is what must be decided under the lock (the
+    number, the quota, the agent, a customer, category or tag to create), and writes that
+    are plain INSERTs (`db.add_rows`), not the ORM's unit of work.
     """
     with db.session.no_autoflush:
         return _open_ticket(org_id, new, actor, prepared or prepare(org_id, new))
@@ -219,38 +260,22 @@ def open_ticket(
 def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, prepared: Prepared) -> Opened:
     number, org = assignment.allocate_number(org_id)
     check_quota(org)
-    customer = resolve_customer(org, new.customer)
-    tags = tags_by_id(org, new.tag_ids)
+    customer = prepared.customer or resolve_customer(org, new.customer)
     description = prepared.description
+    decided = prepared.routing
 
-    category, category_source = None, None
-    if new.category:
-        if new.create_category:
-            category = category_named(org, new.category)
-        else:
-            category = find_category(org, new.category)
-        category_source = CategorySource.API if category else None
-
-    decided = routing.route(
-        org.id,
-        routing.TicketFacts(
-            subject=new.subject,
-            description=description,
-            priority=str(new.priority),
-            category=category.name if category else None,
-            customer_email=customer.email,
-            metadata=new.metadata,
-        ),
-    )
+    category_id, category_source, confidence = prepared.category_id, None, None
+    if category_id is None and new.category and new.create_category:
+        category_id = category_named(org, new.category).id
+    if category_id is not None:
+        category_source = CategorySource.API
     if decided.category:
-        category, category_source = category_named(org, decided.category), CategorySource.RULE
-    confidence = None
-    if category is None:
-        guess = classify.suggest(org.id, f"{new.subject} {description}")
-        if guess and guess[1] >= current_app.config["CLASSIFIER_THRESHOLD"]:
-            category = db.session.get(Category, guess[0])
-            category_source, confidence = CategorySource.AUTO, round(guess[1], 3)
-    tags = list(dict.fromkeys(tags + tags_named(org, decided.tags)))
+        category_id = category_named(org, decided.category).id
+        category_source = CategorySource.RULE
+    guess = prepared.guess
+    if category_id is None and guess and guess[1] >= current_app.config["CLASSIFIER_THRESHOLD"]:
+        category_id, category_source, confidence = guess[0], CategorySource.AUTO, round(guess[1], 3)
+    tag_ids = [*prepared.tag_ids, *(tag.id for tag in tags_named(org, decided.tags))]
 
     level = decided.level or Level.N1
     agent, assigned_by = None, "Routing rule"
@@ -282,7 +307,7 @@ def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, prepared: Prep
         priority=priority,
         channel=new.channel,
         level=level,
-        category_id=category.id if category else None,
+        category_id=category_id,
         category_source=category_source,
         category_confidence=confidence,
         metadata=new.metadata,  # the column's name; the model calls it `meta`
@@ -305,8 +330,10 @@ def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, prepared: Prep
         assignee=agent,
         created_at=now,
     )
-    if tags:
-        add_rows(ticket_tags, *({"ticket_id": ticket_id, "tag_id": tag.id} for tag in tags))
+    if tag_ids:
+        add_rows(
+            ticket_tags, *({"ticket_id": ticket_id, "tag_id": tag_id} for tag_id in dict.fromkeys(tag_ids))
+        )
     if new.messages:
         add_rows(
             Message,

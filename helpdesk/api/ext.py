@@ -8,18 +8,18 @@ holds, and importing them as externalIds keeps those clients working unchanged.
 from flask import Blueprint, g
 
 from ..customers import CustomerRef, find_customer
-from ..models import MessageRole, Organization, Priority
+from ..models import MessageRole, Priority
 from ..tickets import NewMessage, NewTicket, open_ticket, prepare
 from . import schemas
-from .context import actor, create_once, current_org, read_body
+from .context import actor, create_once, read_body
 
 bp = Blueprint("ext", __name__, url_prefix="/ext-v1")
 
 
-def customer_ref(org: Organization, payload: schemas.ExtCreateTicket) -> CustomerRef:
+def customer_ref(org_id: int, payload: schemas.ExtCreateTicket) -> CustomerRef:
     """customerId first (our id, then externalId; unknown is a 404), else customerEmail."""
     if payload.customerId:
-        by_public_id = find_customer(org, CustomerRef(public_id=payload.customerId))
+        by_public_id = find_customer(org_id, CustomerRef(public_id=payload.customerId))
         if by_public_id is not None:
             return CustomerRef(public_id=by_public_id.public_id)
         return CustomerRef(external_id=payload.customerId)
@@ -32,7 +32,7 @@ def create_ticket_view():
     payload, data = read_body(schemas.ExtCreateTicket)
     new = NewTicket(
         subject=payload.title,
-        customer=customer_ref(current_org(), payload),
+        customer=customer_ref(g.org_id, payload),
         description=payload.description or None,
         priority=Priority(payload.priority.upper()),
         category=payload.category or None,

@@ -154,7 +154,7 @@ def list_tickets():
     limit = int(query.limit)
     statement = detail_query(org)
     if query.customerExternalId is not None:
-        customer = find_customer(org, CustomerRef(external_id=query.customerExternalId))
+        customer = find_customer(org.id, CustomerRef(external_id=query.customerExternalId))
         if customer is None:
             raise CustomerNotFound(query.customerExternalId)
         statement = statement.where(Ticket.customer_id == customer.id)
@@ -195,8 +195,8 @@ def upsert():
     with write_transaction():
         org = current_org(lock=True)
         if payload.externalId and payload.email:
-            by_id = find_customer(org, CustomerRef(external_id=payload.externalId))
-            by_email = find_customer(org, CustomerRef(email=payload.email))
+            by_id = find_customer(org.id, CustomerRef(external_id=payload.externalId))
+            by_email = find_customer(org.id, CustomerRef(email=payload.email))
             if by_id and by_email and by_id.id != by_email.id:
                 raise ApiError(
                     409,
@@ -215,7 +215,7 @@ def upsert():
 def get_customer(external_id: str):
     """A customer by externalId."""
     external_id = reference_or_404(external_id, "customer")
-    customer = find_customer(current_org(), CustomerRef(external_id=external_id))
+    customer = find_customer(current_org().id, CustomerRef(external_id=external_id))
     if customer is None:
         raise CustomerNotFound(external_id)
     return jsonify({"success": True, "data": customer_out(customer)})

@@ -209,31 +209,55 @@ def test_docs_page_lists_every_operation(client):
     assert "<script" not in text
 
 
-def test_a_stale_classifier_retrains_before_the_write_lock(api, customer, monkeypatch):
-    """Training reads up to 5,000 tickets: no other writer may wait on it."""
+def write_lock_is_held() -> bool:
+    """Whether any writer holds SQLite's write lock file now."""
     import fcntl
     import os
+
+    probe = os.open(db.engine.url.database + ".writelock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(probe)
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        # Training reads up to 5,000 tickets.
+        ("helpdesk.classify", "train"),
+        # Reads of what the ticket refers to, and the rules' decision.
+        ("helpdesk.tickets", "find_customer_row"),
+        ("helpdesk.tickets", "find_category"),
+        ("helpdesk.tickets", "tags_by_id"),
+        ("helpdesk.routing", "route"),
+        ("helpdesk.classify", "suggest"),
+    ],
+)
+def test_creation_reads_and_computes_before_the_write_lock(api, customer, monkeypatch, module, name):
+    """No other writer waits on what one creation can work out beforehand (tickets.prepare)."""
+    import importlib
 
     from helpdesk import classify
 
     if db.engine.dialect.name != "sqlite":
         pytest.skip("the write lock file is SQLite's")
-    lock_held_while_training = []
-    train = classify.train
-
-    def watched_train(org_id):
-        probe = os.open(db.engine.url.database + ".writelock", os.O_RDWR | os.O_CREAT)
-        try:
-            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            lock_held_while_training.append(False)
-        except BlockingIOError:
-            lock_held_while_training.append(True)
-        finally:
-            os.close(probe)
-        return train(org_id)
-
-    monkeypatch.setattr(classify, "train", watched_train)
-    classify.forget()
     body = {"customerExternalId": "user_42", "subject": "No category given", "description": "x"}
+    if name == "find_category":  # an existing category: a new one is made under the lock
+        body["category"] = "Billing"
+        assert api.post("/api/v1/tickets/api-create", json=body).status_code == 201
+    target = importlib.import_module(module)
+    original = getattr(target, name)
+    held = []
+
+    def watched(*args, **kwargs):
+        held.append(write_lock_is_held())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, watched)
+    classify.forget()
     assert api.post("/api/v1/tickets/api-create", json=body).status_code == 201
-    assert lock_held_while_training == [False]
+    assert held and not any(held)
