@@ -22,10 +22,11 @@ def run(
     body: bytes | None = None,
     expect: int = 200,
 ) -> dict:
-    """Requests/s, p50 and p99 in ms, the count of unexpected statuses, and wall seconds."""
+    """Requests/s, p50 and p99 in ms, the count of failures (unexpected statuses and
+    dropped connections), and wall seconds."""
     address = urlsplit(base_url)
     latencies: list[float] = []
-    failures: list[int] = []
+    failures: list[int | str] = []
     lock = threading.Lock()
     remaining = [total]
     start = threading.Barrier(concurrency + 1)
@@ -40,9 +41,16 @@ def run(
                     break
                 remaining[0] -= 1
             began = time.perf_counter()
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            response.read()
+            try:
+                connection.request(method, path, body=body, headers=headers or {})
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException) as error:
+                # A dropped connection is a failure to report, not the end of the run.
+                bad.append(type(error).__name__)
+                connection.close()
+                connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+                continue
             mine.append(time.perf_counter() - began)
             if response.status != expect:
                 bad.append(response.status)
@@ -60,6 +68,9 @@ def run(
         thread.join()
     seconds = time.perf_counter() - began
     latencies.sort()
+    if not latencies:  # every request failed
+        nan = float("nan")
+        return {"throughput": 0.0, "p50": nan, "p99": nan, "failures": len(failures), "seconds": seconds}
     return {
         "throughput": len(latencies) / seconds,
         "p50": statistics.median(latencies) * 1000,
