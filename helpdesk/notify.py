@@ -5,9 +5,12 @@ nobody and a committed one loses no delivery; `helpdesk worker` sends the outbox
 """
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
+from sqlalchemy.event import listens_for
+from sqlalchemy.orm import Session
 
 from .db import add_rows, execute
+from .extensions import db
 from .models import Agent, LiveEvent, Notification, OutboxMessage, Ticket, Webhook
 
 
@@ -38,11 +41,26 @@ def _enqueue(org_id: int, kind: str, payload: dict) -> None:
 ACTIVE_WEBHOOKS = select(Webhook.id, Webhook.events).where(
     Webhook.org_id == bindparam("org_id"), Webhook.active.is_(True)
 )
+_HOOKS = "notify.active_webhooks"  # the key of the per-transaction cache in Session.info
+
+
+def _active_webhooks(org_id: int) -> list[Row]:
+    """The organization's active webhooks, read once per transaction: a new ticket tells
+    them two events (created, then assigned) while holding the write lock."""
+    known = db.session.info.setdefault(_HOOKS, {})
+    if org_id not in known:
+        known[org_id] = execute(ACTIVE_WEBHOOKS, {"org_id": org_id}).all()
+    return known[org_id]
+
+
+@listens_for(Session, "after_transaction_end")
+def _forget_webhooks(session: Session, _transaction) -> None:
+    session.info.pop(_HOOKS, None)
 
 
 def _webhooks(ticket: Ticket, event: str, **extra) -> None:
     """Queue `event` for every active webhook of the organization that wants it."""
-    hooks = execute(ACTIVE_WEBHOOKS, {"org_id": ticket.org_id}).all()
+    hooks = _active_webhooks(ticket.org_id)
     wanted = [hook.id for hook in hooks if not hook.events or event in hook.events]
     if wanted:
         data = _summary(ticket) | extra

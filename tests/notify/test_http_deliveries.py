@@ -257,3 +257,35 @@ def test_the_worker_refuses_a_private_target_unless_allowed(app, http_receiver, 
         assert row.status == OutboxStatus.FAILED
         assert "private or local address" in row.last_error
     assert http_receiver.requests == []
+
+
+def test_a_creation_reads_the_webhook_list_once(notify_app, org, available_agent):
+    """Created and assigned both go to the webhook; the list is read once, under the lock."""
+    from sqlalchemy import event
+
+    add_webhook(org, "http://127.0.0.1:9/in")
+    reads = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().startswith("SELECT") and "FROM webhooks" in statement:
+            reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        factories.make_ticket(org)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(reads) == 1
+    events = [row.payload["event"] for row in outbox_rows(kind="webhook")]
+    assert events == ["ticket.created", "ticket.assigned"]
+
+
+def test_a_webhook_added_after_an_event_hears_the_next_one(notify_app, org):
+    """The list read once per transaction is read again in the next one."""
+    from helpdesk import audit, tickets
+
+    ticket = factories.make_ticket(org)  # its events found no webhook
+    add_webhook(org, "http://127.0.0.1:9/in", events=["ticket.updated"])
+    with write_transaction():
+        tickets.change_priority(db.session.merge(ticket), Priority.URGENT, audit.SYSTEM)
+    assert [row.payload["event"] for row in outbox_rows(kind="webhook")] == ["ticket.updated"]
