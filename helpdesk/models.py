@@ -267,6 +267,9 @@ ticket_tags = Table(
 )
 
 
+# The queues' order starts with the most urgent: `priority DESC` for the indexes below, as
+# an expression that Alembic's comparison with the migrated database matches on both
+# databases (`text("priority DESC")` shows as a difference on SQLite).
 PRIORITY_DESC = desc(literal_column("priority"))
 
 
