@@ -129,7 +129,8 @@ def announce(
     """What an assignment records and tells, once the ticket names its new assignee.
 
     `ticket` may be a `tickets.Opened`, inserted already assigned (`agent` is then the
-    row `pick_agent` returned); the agent's `last_assigned_at` becomes `now`.
+    row `pick_agent` returned, or the model of the agent a routing rule named); the
+    agent's `last_assigned_at` becomes `now`.
     """
     if agent is not None:
         # A statement rather than an attribute change: the next pick in this transaction

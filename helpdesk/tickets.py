@@ -98,11 +98,16 @@ def find_category(org_id: int, name: str) -> Category | None:
     )
 
 
+def new_category_name(name: str) -> str:
+    """The name a category is created with, from the one a caller gave."""
+    return name.strip()[:100]
+
+
 def category_named(org: Organization, name: str) -> Category:
     """The category of that name, created when the organization has none."""
     category = find_category(org.id, name)
     if category is None:
-        category = Category(org_id=org.id, name=name.strip()[:100])
+        category = Category(org_id=org.id, name=new_category_name(name))
         db.session.add(category)
         db.session.flush()
     return category
@@ -176,7 +181,7 @@ def prepare(org_id: int, new: NewTicket) -> Prepared:
     if category is not None:
         category_name = category.name
     elif new.category and new.create_category:
-        category_name = new.category.strip()[:100]
+        category_name = new_category_name(new.category)  # created under the lock
     else:
         category_name = None
     decided = routing.route(

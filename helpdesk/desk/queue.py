@@ -151,8 +151,9 @@ def queue_counts(agent: Agent, filters: QueueFilters) -> dict[str, int]:
 def queue_page(agent: Agent, filters: QueueFilters) -> list[Row]:
     """One page of the queue, most urgent first, then oldest; id keeps the order stable.
 
-    The page's ids come from the index alone (a subquery); only those 25 tickets are read,
-    as plain rows with just what the list shows.
+    The page's ids come from an index alone, in this order for the open queues (a partial
+    index of open tickets; see models.OPEN_SQL), in a subquery; only those 25 tickets are
+    read, as plain rows with just what the list shows.
     """
     conditions = filtered(agent, filters)
     mine_or_unassigned = queue_condition(agent, filters.queue)
