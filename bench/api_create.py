@@ -7,6 +7,12 @@ assignment to 4 available agents, Markdown, audit, notifications, outbox); the c
 bench/ceiling.py (parse JSON, insert one row). Prints throughput, p50 and p99 of each and
 the ratio of throughputs.
 
+Both servers stay up for the whole measurement, and the load alternates between them in
+ROUNDS rounds, so that a change in the machine's speed (seen here: the ceiling's rate
+halving within a quarter of an hour) weighs on both alike instead of on whichever ran
+second. Each side's throughput is its requests over the seconds its rounds took; its
+percentiles are of all its requests.
+
     .venv/bin/python bench/api_create.py [--requests 2000] [--concurrency 16] [--runs 1]
 """
 
@@ -72,22 +78,31 @@ def load(base_url: str, path: str, headers: dict, total: int, concurrency: int) 
     )
 
 
-def measure(requests: int, concurrency: int, warmup: int) -> tuple[dict, dict]:
+def measure(requests: int, concurrency: int, warmup: int, rounds: int) -> tuple[dict, dict]:
     with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
         folder = Path(folder)
         secret = seed(folder / "helpdesk.db", folder / "instance")
         env = helpdesk_env(
             folder / "instance", f"sqlite:///{folder / 'helpdesk.db'}", RATELIMIT_ENABLED="0"
         )
-        with gunicorn(env, log=folder / "ours.log") as url:
-            headers = {"X-API-Key": secret}
-            load(url, "/api/v1/tickets/api-create", headers, warmup, concurrency)
-            ours = load(url, "/api/v1/tickets/api-create", headers, requests, concurrency)
-        env = dict(env, CEILING_DATABASE=str(folder / "ceiling.db"))
-        with gunicorn(env, app="bench.ceiling:create_app()", log=folder / "ceiling.log") as url:
-            load(url, "/create", {}, warmup, concurrency)
-            ceiling = load(url, "/create", {}, requests, concurrency)
-    return ours, ceiling
+        ceiling_env = dict(env, CEILING_DATABASE=str(folder / "ceiling.db"))
+        ceiling_app = "bench.ceiling:create_app()"
+        with (
+            gunicorn(env, log=folder / "ours.log") as ours_url,
+            gunicorn(ceiling_env, app=ceiling_app, log=folder / "ceiling.log") as ceiling_url,
+        ):
+            sides = {
+                "ours": (ours_url, "/api/v1/tickets/api-create", {"X-API-Key": secret}),
+                "ceiling": (ceiling_url, "/create", {}),
+            }
+            results = {name: [] for name in sides}
+            for url, path, headers in sides.values():
+                load(url, path, headers, warmup, concurrency)
+            for round_ in range(rounds):
+                share = requests // rounds + (round_ < requests % rounds)
+                for name, (url, path, headers) in sides.items():
+                    results[name].append(load(url, path, headers, share, concurrency))
+    return loadgen.combine(results["ours"]), loadgen.combine(results["ceiling"])
 
 
 def show(name: str, result: dict) -> None:
@@ -103,14 +118,15 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
     print(
         f"gunicorn 2 workers x 4 threads, SQLite, concurrency {args.concurrency}, "
-        f"{args.requests} creations per measurement"
+        f"{args.requests} creations per measurement, alternating in {args.rounds} rounds"
     )
     ratios = []
     for run in range(1, args.runs + 1):
-        ours, ceiling = measure(args.requests, args.concurrency, args.warmup)
+        ours, ceiling = measure(args.requests, args.concurrency, args.warmup, args.rounds)
         ratio = ours["throughput"] / ceiling["throughput"]
         ratios.append(ratio)
         print(f"run {run}")

@@ -23,7 +23,7 @@ def run(
     expect: int = 200,
 ) -> dict:
     """Requests/s, p50 and p99 in ms, the count of failures (unexpected statuses and
-    dropped connections), and wall seconds."""
+    dropped connections), wall seconds, and the latencies in seconds, sorted."""
     address = urlsplit(base_url)
     latencies: list[float] = []
     failures: list[int | str] = []
@@ -67,14 +67,27 @@ def run(
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - began
-    latencies.sort()
+    return _summary(latencies, len(failures), seconds)
+
+
+def combine(results: list[dict]) -> dict:
+    """One summary of several `run`s against the same endpoint: their requests over their
+    summed seconds, and the percentiles of all their latencies together."""
+    return _summary(
+        [latency for result in results for latency in result["latencies"]],
+        sum(result["failures"] for result in results),
+        sum(result["seconds"] for result in results),
+    )
+
+
+def _summary(latencies: list[float], failures: int, seconds: float) -> dict:
+    latencies = sorted(latencies)
+    summary = {"failures": failures, "seconds": seconds, "latencies": latencies}
     if not latencies:  # every request failed
         nan = float("nan")
-        return {"throughput": 0.0, "p50": nan, "p99": nan, "failures": len(failures), "seconds": seconds}
-    return {
+        return summary | {"throughput": 0.0, "p50": nan, "p99": nan}
+    return summary | {
         "throughput": len(latencies) / seconds,
         "p50": statistics.median(latencies) * 1000,
         "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-        "failures": len(failures),
-        "seconds": seconds,
     }
