@@ -6,7 +6,7 @@ creations never both see the same agent as least loaded.
 
 from datetime import datetime
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, and_, bindparam, func, select, update
 
 from . import audit, notify
 from .db import execute, is_sqlite
@@ -58,37 +58,30 @@ def allocate_number(org_id: int) -> tuple[int, Row]:
     return org.ticket_seq, org
 
 
-def open_load():
-    """Correlated count of an agent's open tickets."""
-    return (
-        select(func.count(Ticket.id))
-        # org_id too, so that the count walks ix_tickets_assignee instead of every ticket.
-        .where(
-            Ticket.org_id == Agent.org_id,
-            Ticket.assignee_id == Agent.id,
-            TICKET_IS_OPEN,
-        )
-        .correlate(Agent)
-        .scalar_subquery()
-    )
-
-
 def pick_agent(org_id: int, level: Level) -> Row | None:
     """The active, available agent of `level` below capacity with the least open load."""
     return execute(PICK_AGENT, {"org_id": org_id, "level": level}).first()
 
 
 def _pick_agent_statement():
-    load = open_load()
+    # Each candidate's open tickets are counted once, by grouping, and the count serves
+    # both the capacity test and the order. (As a correlated subquery in both places it
+    # was counted twice; its cost grows with the agents' open tickets.)
+    load = func.count(Ticket.id)
     return (
         select(Agent.id, Agent.public_id, Agent.name, Agent.email)
+        .outerjoin(
+            Ticket,
+            and_(Ticket.org_id == Agent.org_id, Ticket.assignee_id == Agent.id, TICKET_IS_OPEN),
+        )
         .where(
             Agent.org_id == bindparam("org_id"),
             Agent.active.is_(True),
             Agent.level == bindparam("level"),
             Agent.availability == Availability.AVAILABLE,
-            load < Agent.capacity,
         )
+        .group_by(Agent.id)
+        .having(load < Agent.capacity)
         .order_by(load, Agent.last_assigned_at.asc().nulls_first(), Agent.id)
         .limit(1)
     )
