@@ -44,13 +44,24 @@ ACTIVE_WEBHOOKS = select(Webhook.id, Webhook.events).where(
 _HOOKS = "notify.active_webhooks"  # the key of the per-transaction cache in Session.info
 
 
-def _active_webhooks(org_id: int) -> list[Row]:
-    """The organization's active webhooks, read once per transaction: a new ticket tells
-    them two events (created, then assigned) while holding the write lock."""
+def active_webhooks(org_id: int) -> list[Row]:
+    """The organization's active webhooks (id and events)."""
+    return execute(ACTIVE_WEBHOOKS, {"org_id": org_id}).all()
+
+
+def _webhooks_told(org_id: int) -> list[Row]:
+    """The webhooks this transaction tells, read once in it: a new ticket tells them two
+    events (created, then assigned)."""
     known = db.session.info.setdefault(_HOOKS, {})
     if org_id not in known:
-        known[org_id] = execute(ACTIVE_WEBHOOKS, {"org_id": org_id}).all()
+        known[org_id] = active_webhooks(org_id)
     return known[org_id]
+
+
+def use_webhooks(org_id: int, hooks: list[Row]) -> None:
+    """Have this transaction tell `hooks`, the organization's active webhooks as the caller
+    read them just before it: a creation reads them before taking the write lock."""
+    db.session.info.setdefault(_HOOKS, {})[org_id] = hooks
 
 
 @listens_for(Session, "after_transaction_end")
@@ -60,7 +71,7 @@ def _forget_webhooks(session: Session, _transaction) -> None:
 
 def _webhooks(ticket: Ticket, event: str, **extra) -> None:
     """Queue `event` for every active webhook of the organization that wants it."""
-    hooks = _active_webhooks(ticket.org_id)
+    hooks = _webhooks_told(ticket.org_id)
     wanted = [hook.id for hook in hooks if not hook.events or event in hook.events]
     if wanted:
         data = _summary(ticket) | extra

@@ -158,6 +158,7 @@ class Prepared:
     tag_ids: list[int]
     routing: routing.Routing
     guess: tuple[int, float] | None  # the classifier's category id and confidence
+    webhooks: list[Row]  # the organization's active webhooks (notify.active_webhooks)
 
 
 def prepare(org_id: int, new: NewTicket) -> Prepared:
@@ -165,9 +166,9 @@ def prepare(org_id: int, new: NewTicket) -> Prepared:
 
     Renders the Markdown once (SPEC §7): the description, or a transcript of the messages
     when there is none, and the messages. Reads what the ticket will refer to: its
-    customer, named category and tags (none of which is ever deleted), and the routing
-    rules' decision. For a ticket left without a category, asks the classifier, retraining
-    a stale model first. An unknown tag id is an InvalidField here, before any write.
+    customer, named category and tags (none of which is ever deleted), the routing rules'
+    decision, and the webhooks to tell. For a ticket left without a category, asks the
+    classifier, retraining a stale model first. An unknown tag id is an InvalidField here, before any write.
 
     What it keeps are plain values and rows, not models: the commit that ends this read
     transaction before the lock is taken expires models, and reading them again under the
@@ -208,6 +209,7 @@ def prepare(org_id: int, new: NewTicket) -> Prepared:
         tag_ids=tag_ids,
         routing=decided,
         guess=guess,
+        webhooks=notify.active_webhooks(org_id),
     )
 
 
@@ -263,6 +265,7 @@ def open_ticket(
 
 
 def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, prepared: Prepared) -> Opened:
+    notify.use_webhooks(org_id, prepared.webhooks)
     number, org = assignment.allocate_number(org_id)
     check_quota(org)
     customer = prepared.customer or resolve_customer(org, new.customer)

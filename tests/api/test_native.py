@@ -251,6 +251,8 @@ def write_lock_is_held(org_id: int) -> bool:
         ("helpdesk.tickets", "tags_by_id"),
         ("helpdesk.routing", "route"),
         ("helpdesk.classify", "suggest"),
+        # The webhooks that hear of it.
+        ("helpdesk.notify", "active_webhooks"),
     ],
 )
 def test_creation_reads_and_computes_before_the_write_lock(api, org, customer, monkeypatch, module, name):

@@ -260,7 +260,8 @@ def test_the_worker_refuses_a_private_target_unless_allowed(app, http_receiver, 
 
 
 def test_a_creation_reads_the_webhook_list_once(notify_app, org, available_agent):
-    """Created and assigned both go to the webhook; the list is read once, under the lock."""
+    """Created and assigned both go to the webhook; the list is read once (before the
+    write lock when the caller prepares the ticket first, as the API does)."""
     from sqlalchemy import event
 
     add_webhook(org, "http://127.0.0.1:9/in")
