@@ -14,6 +14,10 @@ second. Each side's throughput is its requests over the seconds its rounds took;
 percentiles are of all its requests.
 
     .venv/bin/python bench/api_create.py [--requests 2000] [--concurrency 16] [--runs 1]
+                                         [--rounds 10] [--workers 2] [--threads 4]
+
+The issue's measurement is the default shape, 2 workers x 4 threads; other shapes (both
+sides get the same) show what a worker's threads cost each other.
 """
 
 import argparse
@@ -78,7 +82,9 @@ def load(base_url: str, path: str, headers: dict, total: int, concurrency: int) 
     )
 
 
-def measure(requests: int, concurrency: int, warmup: int, rounds: int) -> tuple[dict, dict]:
+def measure(args: argparse.Namespace) -> tuple[dict, dict]:
+    requests, concurrency, warmup, rounds = args.requests, args.concurrency, args.warmup, args.rounds
+    shape = {"workers": args.workers, "threads": args.threads}
     with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
         folder = Path(folder)
         secret = seed(folder / "helpdesk.db", folder / "instance")
@@ -88,8 +94,8 @@ def measure(requests: int, concurrency: int, warmup: int, rounds: int) -> tuple[
         ceiling_env = dict(env, CEILING_DATABASE=str(folder / "ceiling.db"))
         ceiling_app = "bench.ceiling:create_app()"
         with (
-            gunicorn(env, log=folder / "ours.log") as ours_url,
-            gunicorn(ceiling_env, app=ceiling_app, log=folder / "ceiling.log") as ceiling_url,
+            gunicorn(env, **shape, log=folder / "ours.log") as ours_url,
+            gunicorn(ceiling_env, **shape, app=ceiling_app, log=folder / "ceiling.log") as ceiling_url,
         ):
             sides = {
                 "ours": (ours_url, "/api/v1/tickets/api-create", {"X-API-Key": secret}),
@@ -119,14 +125,17 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
     print(
-        f"gunicorn 2 workers x 4 threads, SQLite, concurrency {args.concurrency}, "
+        f"gunicorn {args.workers} workers x {args.threads} threads, SQLite, "
+        f"concurrency {args.concurrency}, "
         f"{args.requests} creations per measurement, alternating in {args.rounds} rounds"
     )
     ratios = []
     for run in range(1, args.runs + 1):
-        ours, ceiling = measure(args.requests, args.concurrency, args.warmup, args.rounds)
+        ours, ceiling = measure(args)
         ratio = ours["throughput"] / ceiling["throughput"]
         ratios.append(ratio)
         print(f"run {run}")

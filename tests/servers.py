@@ -64,7 +64,8 @@ def gunicorn(
             sys.executable, "-m", "gunicorn", app,
             "--config", "python:helpdesk.gunicorn_conf",
             "--bind", f"127.0.0.1:{port}",
-            "--workers", str(workers), "--threads", str(threads),
+            # gthread even with one thread, so that every shape keeps connections alive.
+            "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
             "--graceful-timeout", "5", "--timeout", "60",
             "--no-control-socket",
         ],
