@@ -168,7 +168,8 @@ def prepare(org_id: int, new: NewTicket) -> Prepared:
     when there is none, and the messages. Reads what the ticket will refer to: its
     customer, named category and tags (none of which is ever deleted), the routing rules'
     decision, and the webhooks to tell. For a ticket left without a category, asks the
-    classifier, retraining a stale model first. An unknown tag id is an InvalidField here, before any write.
+    classifier (which trains the organization's first model here, if need be). An unknown
+    tag id is an InvalidField here, before any write.
 
     What it keeps are plain values and rows, not models: the commit that ends this read
     transaction before the lock is taken expires models, and reading them again under the
@@ -198,7 +199,6 @@ def prepare(org_id: int, new: NewTicket) -> Prepared:
     )
     guess = None
     if category_name is None and decided.category is None:
-        classify.model(org_id)
         guess = classify.suggest(org_id, f"{new.subject} {description}")
     return Prepared(
         description=description,

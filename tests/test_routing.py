@@ -127,3 +127,41 @@ def test_auto_categories_do_not_train_the_classifier(org, app):
     model = classify.train(org.id)
     net = db.session.scalar(db.select(Category.id).where(Category.name == "Net"))
     assert sum(model.word_counts[net].values()) == 6 * 3  # only the six trusted tickets
+
+
+def test_a_stale_model_serves_while_one_thread_retrains_it(org, app, monkeypatch):
+    """No request waits for a retrain, and requests that find the model stale together
+    start one retrain between them; the retrained model replaces the stale one."""
+    import threading
+    import time
+
+    from helpdesk import classify
+
+    for _ in range(5):
+        factories.make_ticket(org, subject="card declined", description="payment", category="Billing")
+    stale = classify.model(org.id)  # the first model is trained by its caller
+    stale.trained_at -= classify.MAX_AGE + 1
+    for _ in range(5):
+        factories.make_ticket(org, subject="wifi offline", description="router", category="Network")
+
+    started, release, calls = threading.Event(), threading.Event(), []
+    train = classify.train
+
+    def slow_train(org_id):
+        calls.append(org_id)
+        started.set()
+        assert release.wait(10), "a caller waited for the retrain"
+        return train(org_id)
+
+    monkeypatch.setattr(classify, "train", slow_train)
+    for _ in range(3):
+        assert classify.model(org.id) is stale
+    assert started.wait(10)
+    assert classify.model(org.id) is stale
+    release.set()
+    deadline = time.monotonic() + 10
+    while classify.model(org.id) is stale and time.monotonic() < deadline:
+        time.sleep(0.01)
+    network = db.session.scalar(db.select(Category.id).where(Category.name == "Network"))
+    assert network in classify.model(org.id).priors
+    assert calls == [org.id]
