@@ -4,8 +4,9 @@ Both run under gunicorn (2 workers x 4 threads) on a fresh SQLite file and get t
 load: CONCURRENCY clients, each on its own keep-alive connection, posting one after the
 other. Ours is POST /api/v1/tickets/api-create (validation, customer, number, routing,
 assignment to 4 available agents, Markdown, audit, notifications, outbox); the ceiling is
-bench/ceiling.py (parse JSON, insert one row). Prints throughput, p50 and p99 of each and
-the ratio of throughputs.
+bench/ceiling.py (parse JSON, insert one row). Prints throughput, p50 and p99 of each,
+the CPU a request cost the server's workers and the load generator (both on this
+machine's cores), and the ratio of throughputs.
 
 Both servers stay up for the whole measurement, and the load alternates between them in
 ROUNDS rounds, so that a change in the machine's speed (seen here: the ceiling's rate
@@ -25,6 +26,7 @@ import json
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import loadgen  # noqa: E402
 
-from tests.servers import gunicorn, helpdesk_env  # noqa: E402
+from tests.servers import cpu_seconds, gunicorn, gunicorn_workers, helpdesk_env  # noqa: E402
 
 BODY = {
     "customerExternalId": "user_42",
@@ -74,12 +76,27 @@ def seed(database: Path, instance: Path) -> str:
 
 
 def load(base_url: str, path: str, headers: dict, total: int, concurrency: int) -> dict:
-    """Post `total` copies of BODY from `concurrency` clients; throughput and latency."""
-    return loadgen.run(
+    """Post `total` copies of BODY from `concurrency` clients: throughput and latency, and
+    the CPU seconds the server's workers and the clients (this process) used meanwhile."""
+    workers = gunicorn_workers(base_url)
+    server, client = cpu_seconds(workers), time.process_time()
+    result = loadgen.run(
         base_url, "POST", path, total=total, concurrency=concurrency,
         headers={"Content-Type": "application/json", **headers},
         body=json.dumps(BODY).encode(), expect=201,
     )
+    result["server_cpu"] = cpu_seconds(workers) - server
+    result["client_cpu"] = time.process_time() - client
+    return result
+
+
+def pooled(results: list[dict]) -> dict:
+    """The rounds of one side as one result, with CPU per request in ms."""
+    summary = loadgen.combine(results)
+    count = len(summary["latencies"]) or 1
+    for key in ("server_cpu", "client_cpu"):
+        summary[key] = sum(result[key] for result in results) / count * 1000
+    return summary
 
 
 def measure(args: argparse.Namespace) -> tuple[dict, dict]:
@@ -108,13 +125,14 @@ def measure(args: argparse.Namespace) -> tuple[dict, dict]:
                 share = requests // rounds + (round_ < requests % rounds)
                 for name, (url, path, headers) in sides.items():
                     results[name].append(load(url, path, headers, share, concurrency))
-    return loadgen.combine(results["ours"]), loadgen.combine(results["ceiling"])
+    return pooled(results["ours"]), pooled(results["ceiling"])
 
 
 def show(name: str, result: dict) -> None:
     print(
         f"{name:8} {result['throughput']:8.1f} req/s   p50 {result['p50']:7.1f} ms   "
-        f"p99 {result['p99']:7.1f} ms   failures {result['failures']}"
+        f"p99 {result['p99']:7.1f} ms   failures {result['failures']}   CPU per request: "
+        f"server {result['server_cpu']:.2f} ms, clients {result['client_cpu']:.2f} ms"
     )
 
 

@@ -9,6 +9,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,6 +95,31 @@ def stop(process: subprocess.Popen, timeout: float = 15) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def gunicorn_workers(base_url: str) -> list[int]:
+    """The process ids of the workers of the gunicorn serving `base_url` (Linux's /proc):
+    the processes bound to its port whose parent is bound to it too."""
+    bind = f"127.0.0.1:{urlsplit(base_url).port}".encode()
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and bind in (entry / "cmdline").read_bytes().split(b"\0"):
+                parents[int(entry.name)] = int(_stat(entry.name)[1])
+        except OSError:  # the process ended while we looked
+            continue
+    return [pid for pid, parent in parents.items() if parent in parents]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds the processes have used so far."""
+    ticks = sum(int(fields[11]) + int(fields[12]) for fields in map(_stat, pids))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int | str) -> list[str]:
+    """/proc/PID/stat's fields after the command name: state, parent, …"""
+    return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
 
 
 def run_cli(env: dict, *args: str) -> str:
