@@ -6,10 +6,10 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 from werkzeug.security import generate_password_hash
 
-from .db import write_transaction
+from .db import execute, write_transaction
 from .extensions import db
 from .models import Agent, ApiKey, Availability, Level, Organization, Role, utcnow
 
@@ -121,14 +121,18 @@ def issue_api_key(org: Organization, name: str) -> tuple[ApiKey, str]:
     return key, secret
 
 
-KEY_BY_HASH = select(ApiKey).where(ApiKey.key_hash == bindparam("key_hash"))
+# Every API request runs it: the columns it needs, not the model (and its organization).
+KEY_BY_HASH = select(
+    ApiKey.id, ApiKey.org_id, ApiKey.name, ApiKey.revoked_at, ApiKey.last_used_at
+).where(ApiKey.key_hash == bindparam("key_hash"))
 
 
-def authenticate_key(secret: str | None) -> ApiKey | None:
-    """The live key with this secret, noting its use at most once a minute."""
+def authenticate_key(secret: str | None) -> Row | None:
+    """The live key with this secret as a row (id, org_id, name, revoked_at, last_used_at),
+    noting its use at most once a minute."""
     if not secret or len(secret) > 200:
         return None
-    key = db.session.scalar(KEY_BY_HASH, {"key_hash": hash_key(secret)})
+    key = execute(KEY_BY_HASH, {"key_hash": hash_key(secret)}).first()
     if key is None or key.revoked_at is not None:
         return None
     now = utcnow()

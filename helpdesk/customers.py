@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Row, Select, bindparam, select
 
+from .db import execute
 from .extensions import db
 from .models import Customer, Organization
 
@@ -72,7 +73,7 @@ def find_customer_row(org_id: int, ref: CustomerRef) -> Row | None:
     lookup = _lookup(ref)
     if lookup is None:
         return None
-    return db.session.execute(ROW_BY[lookup[0]], {"org_id": org_id, "value": lookup[1]}).first()
+    return execute(ROW_BY[lookup[0]], {"org_id": org_id, "value": lookup[1]}).first()
 
 
 def resolve_customer(org: Organization, ref: CustomerRef) -> Customer:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select
 
-from .extensions import db
+from .db import execute
 from .models import Level, Priority, RoutingRule
 
 FIELDS = ("subject", "description", "priority", "category", "customer_email_domain", "metadata")
@@ -63,8 +63,9 @@ def matches(condition: dict, facts: TicketFacts) -> bool:
     return expected in actual
 
 
+# Every creation reads them: the columns evaluation needs, as rows, not models.
 ACTIVE_RULES = (
-    select(RoutingRule)
+    select(RoutingRule.name, RoutingRule.conditions, RoutingRule.actions, RoutingRule.stop)
     .where(RoutingRule.org_id == bindparam("org_id"), RoutingRule.active.is_(True))
     .order_by(RoutingRule.position, RoutingRule.id)
 )
@@ -72,7 +73,7 @@ ACTIVE_RULES = (
 
 def route(org_id: int, facts: TicketFacts) -> Routing:
     """Evaluate the organization's active rules in order."""
-    rules = db.session.scalars(ACTIVE_RULES, {"org_id": org_id})
+    rules = execute(ACTIVE_RULES, {"org_id": org_id})
     result = Routing()
     for rule in rules:
         if not all(matches(condition, facts) for condition in rule.conditions or []):
