@@ -94,6 +94,12 @@ def test_security_headers(client):
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
+    # The login form carries a CSRF token: never cached. Static files may be.
+    assert response.headers["Cache-Control"] == "no-store"
+    static = client.get("/static/app.css")
+    assert static.status_code == 200
+    assert static.headers.get("Cache-Control") != "no-store"
+    static.close()
 
 
 def test_queue_requires_login(client):

@@ -56,6 +56,7 @@ def assert_error(response, status, code, field=None):
 def test_documented_example_assigns_an_available_n1_agent(api, org, customer, n1_agent):
     response = api.post(URL, json=EXAMPLE)
     assert response.status_code == 201
+    assert response.headers["Cache-Control"] == "no-store"  # it names a customer
     body = response.get_json()
     assert set(body) == {"success", "data", "timestamp"}
     assert body["success"] is True
