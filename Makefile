@@ -38,7 +38,7 @@ lint: install
 	$(BIN)/ruff check helpdesk tests bench
 
 bench: install
-	$(BIN)/python bench/api_create.py
+	$(BIN)/python bench/api_create.py --runs 3 --raw
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR)

@@ -15,10 +15,12 @@ second. Each side's throughput is its requests over the seconds its rounds took;
 percentiles are of all its requests.
 
     .venv/bin/python bench/api_create.py [--requests 2000] [--concurrency 16] [--runs 1]
-                                         [--rounds 10] [--workers 2] [--threads 4]
+                                         [--rounds 10] [--workers 2] [--threads 4] [--raw]
 
-The issue's measurement is the default shape, 2 workers x 4 threads; other shapes (both
-sides get the same) show what a worker's threads cost each other.
+The issue's measurement is the default shape, 2 workers x 4 threads; other shapes (every
+side gets the same) show what a worker's threads cost each other. `--raw` adds a third
+side to the rounds, bench/raw_create.py: our creation's statements and write handling
+without the framework around them, on a database seeded alike.
 """
 
 import argparse
@@ -27,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +102,7 @@ def pooled(results: list[dict]) -> dict:
     return summary
 
 
-def measure(args: argparse.Namespace) -> tuple[dict, dict]:
+def measure(args: argparse.Namespace) -> dict[str, dict]:
     requests, concurrency, warmup, rounds = args.requests, args.concurrency, args.warmup, args.rounds
     shape = {"workers": args.workers, "threads": args.threads}
     with tempfile.TemporaryDirectory(prefix="bench-api-") as folder:
@@ -110,14 +113,30 @@ def measure(args: argparse.Namespace) -> tuple[dict, dict]:
         )
         ceiling_env = dict(env, CEILING_DATABASE=str(folder / "ceiling.db"))
         ceiling_app = "bench.ceiling:create_app()"
-        with (
-            gunicorn(env, **shape, log=folder / "ours.log") as ours_url,
-            gunicorn(ceiling_env, **shape, app=ceiling_app, log=folder / "ceiling.log") as ceiling_url,
-        ):
+        with ExitStack() as servers:
             sides = {
-                "ours": (ours_url, "/api/v1/tickets/api-create", {"X-API-Key": secret}),
-                "ceiling": (ceiling_url, "/create", {}),
+                "ours": (
+                    servers.enter_context(gunicorn(env, **shape, log=folder / "ours.log")),
+                    "/api/v1/tickets/api-create",
+                    {"X-API-Key": secret},
+                ),
+                "ceiling": (
+                    servers.enter_context(
+                        gunicorn(ceiling_env, **shape, app=ceiling_app, log=folder / "ceiling.log")
+                    ),
+                    "/create",
+                    {},
+                ),
             }
+            if args.raw:
+                (folder / "raw").mkdir()
+                raw_secret = seed(folder / "raw" / "helpdesk.db", folder / "raw" / "instance")
+                raw_env = dict(env, RAW_DATABASE=str(folder / "raw" / "helpdesk.db"))
+                raw_app = "bench.raw_create:create_app()"
+                raw_url = servers.enter_context(
+                    gunicorn(raw_env, **shape, app=raw_app, log=folder / "raw.log")
+                )
+                sides["raw"] = (raw_url, "/api/v1/tickets/api-create", {"X-API-Key": raw_secret})
             results = {name: [] for name in sides}
             for url, path, headers in sides.values():
                 load(url, path, headers, warmup, concurrency)
@@ -125,7 +144,7 @@ def measure(args: argparse.Namespace) -> tuple[dict, dict]:
                 share = requests // rounds + (round_ < requests % rounds)
                 for name, (url, path, headers) in sides.items():
                     results[name].append(load(url, path, headers, share, concurrency))
-    return pooled(results["ours"]), pooled(results["ceiling"])
+    return {name: pooled(rounds_) for name, rounds_ in results.items()}
 
 
 def show(name: str, result: dict) -> None:
@@ -145,23 +164,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--raw", action="store_true", help="add bench/raw_create.py's side")
     args = parser.parse_args()
     print(
         f"gunicorn {args.workers} workers x {args.threads} threads, SQLite, "
         f"concurrency {args.concurrency}, "
         f"{args.requests} creations per measurement, alternating in {args.rounds} rounds"
     )
-    ratios = []
+    ratios = {"ours": [], **({"raw": []} if args.raw else {})}
     for run in range(1, args.runs + 1):
-        ours, ceiling = measure(args)
-        ratio = ours["throughput"] / ceiling["throughput"]
-        ratios.append(ratio)
+        sides = measure(args)
         print(f"run {run}")
-        show("ours", ours)
-        show("ceiling", ceiling)
-        print(f"ratio    {ratio:.2f} (ours / ceiling throughput)")
+        for name, result in sides.items():
+            show(name, result)
+        for name, values in ratios.items():
+            values.append(sides[name]["throughput"] / sides["ceiling"]["throughput"])
+            print(f"ratio    {values[-1]:.2f} ({name} / ceiling throughput)")
     if args.runs > 1:
-        print(f"median ratio {statistics.median(ratios):.2f}")
+        for name, values in ratios.items():
+            print(f"median ratio {statistics.median(values):.2f} ({name} / ceiling)")
 
 
 if __name__ == "__main__":
