@@ -112,31 +112,23 @@ def measure(args: argparse.Namespace) -> dict[str, dict]:
             folder / "instance", f"sqlite:///{folder / 'helpdesk.db'}", RATELIMIT_ENABLED="0"
         )
         ceiling_env = dict(env, CEILING_DATABASE=str(folder / "ceiling.db"))
-        ceiling_app = "bench.ceiling:create_app()"
+        create = "/api/v1/tickets/api-create"
         with ExitStack() as servers:
+
+            def serve(name: str, env: dict, app: str = "helpdesk:create_app()") -> str:
+                log = folder / f"{name}.log"
+                return servers.enter_context(gunicorn(env, **shape, app=app, log=log))
+
             sides = {
-                "ours": (
-                    servers.enter_context(gunicorn(env, **shape, log=folder / "ours.log")),
-                    "/api/v1/tickets/api-create",
-                    {"X-API-Key": secret},
-                ),
-                "ceiling": (
-                    servers.enter_context(
-                        gunicorn(ceiling_env, **shape, app=ceiling_app, log=folder / "ceiling.log")
-                    ),
-                    "/create",
-                    {},
-                ),
+                "ours": (serve("ours", env), create, {"X-API-Key": secret}),
+                "ceiling": (serve("ceiling", ceiling_env, "bench.ceiling:create_app()"), "/create", {}),
             }
             if args.raw:
                 (folder / "raw").mkdir()
                 raw_secret = seed(folder / "raw" / "helpdesk.db", folder / "raw" / "instance")
                 raw_env = dict(env, RAW_DATABASE=str(folder / "raw" / "helpdesk.db"))
-                raw_app = "bench.raw_create:create_app()"
-                raw_url = servers.enter_context(
-                    gunicorn(raw_env, **shape, app=raw_app, log=folder / "raw.log")
-                )
-                sides["raw"] = (raw_url, "/api/v1/tickets/api-create", {"X-API-Key": raw_secret})
+                raw_url = serve("raw", raw_env, "bench.raw_create:create_app()")
+                sides["raw"] = (raw_url, create, {"X-API-Key": raw_secret})
             results = {name: [] for name in sides}
             for url, path, headers in sides.values():
                 load(url, path, headers, warmup, concurrency)
