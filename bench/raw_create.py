@@ -1,8 +1,8 @@
 """Our creation's statements without the framework: a reference side for bench/api_create.py.
 
 It runs the SQL that POST /api/v1/tickets/api-create runs for the bench's body, on the
-same schema and the same seeded database, with the same write handling (the `flock`
-queue of helpdesk.db, then BEGIN IMMEDIATE), and renders the description with the same
+same schema and the same seeded database, with the same write handling (helpdesk.db's
+`write_lock`, then BEGIN IMMEDIATE), and renders the description with the same
 Markdown renderer. It skips what the framework adds: SQLAlchemy's sessions and statement
 execution, pydantic, Flask's extensions. Its validation is a few checks by hand and it
 serves only the bench's case (a known customer, no rules, agents available); it is not a
@@ -12,7 +12,6 @@ Served by gunicorn from bench/api_create.py --raw:
 `gunicorn 'bench.raw_create:create_app()'` with RAW_DATABASE (a database `seed` made).
 """
 
-import fcntl
 import hashlib
 import json
 import os
@@ -23,7 +22,9 @@ from datetime import UTC, datetime
 
 from flask import Flask, jsonify, request
 
+from helpdesk.db import write_lock
 from helpdesk.markdown import render_markdown
+from helpdesk.models import Priority
 
 READS = {
     "key": "SELECT id, org_id, name, revoked_at FROM api_keys WHERE key_hash = ?",
@@ -68,9 +69,6 @@ INSERT_LIVE = (
     "INSERT INTO live_events (org_id, agent_id, kind, ticket_id, created_at) "
     "VALUES (?, ?, 'assigned', ?, ?)"
 )
-PRIORITIES = {"LOW": 1, "MEDIUM": 2, "HIGH": 3, "URGENT": 4}
-
-
 def iso(stored: str) -> str:
     """'2026-11-24 06:37:27.150760' as the contract writes times: '2026-11-24T06:37:27.150Z'."""
     return f"{stored[:10]}T{stored[11:23]}Z"
@@ -84,7 +82,7 @@ def write(db: sqlite3.Connection, org_id: int, key_name: str, body: dict, custom
     reference = f"{prefix}-{number}"
     ticket = (
         public_id, org_id, number, body["subject"], body["description"], html,
-        PRIORITIES[body.get("priority", "MEDIUM")], json.dumps(body.get("metadata") or {}),
+        Priority(body.get("priority", "MEDIUM")).rank, json.dumps(body.get("metadata") or {}),
         customer_id, agent[0], now, now, now,
     )  # fmt: skip
     ticket_id = db.execute(INSERT_TICKET, ticket).lastrowid
@@ -127,7 +125,7 @@ def create_app() -> Flask:
             for field in ("customerExternalId", "subject", "description"):
                 if not isinstance(body.get(field), str) or not body[field].strip():
                     return invalid(field)
-            if body.get("priority", "MEDIUM") not in PRIORITIES:
+            if body.get("priority", "MEDIUM") not in Priority.__members__:
                 return invalid("priority")
             customer = db.execute(READS["customer"], (org_id, body["customerExternalId"])).fetchone()
             db.execute(READS["rules"], (org_id,)).fetchall()
@@ -135,9 +133,7 @@ def create_app() -> Flask:
         finally:
             db.execute("COMMIT")
         html = render_markdown(body["description"])
-        lock = os.open(database + ".writelock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with write_lock(database):
             db.execute("BEGIN IMMEDIATE")
             try:
                 public_id, reference, agent, now = write(db, org_id, key[2], body, customer[0], html)
@@ -145,8 +141,6 @@ def create_app() -> Flask:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        finally:
-            os.close(lock)  # closing the descriptor releases the lock
         customer_out = {"id": customer[1], "externalId": customer[2], "email": customer[3]}
         agent_out = {"id": agent[1], "name": agent[2], "email": agent[3]}
         data = {

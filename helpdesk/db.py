@@ -109,7 +109,7 @@ class Checkpointer:
 
     def _checkpoint(self, connection) -> None:
         connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        with _write_lock(self.engine):
+        with write_lock(self.engine.url.database):
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
@@ -150,9 +150,8 @@ def is_sqlite() -> bool:
 
 
 @contextmanager
-def _write_lock(engine: Engine) -> Iterator[None]:
-    """Hold the exclusive `flock` beside the database file that queues SQLite writers."""
-    database = engine.url.database
+def write_lock(database: str | None) -> Iterator[None]:
+    """Hold the exclusive `flock` beside the SQLite file `database` that queues its writers."""
     if not database or database == ":memory:":
         yield
         return
@@ -181,7 +180,7 @@ def write_transaction() -> Iterator[None]:
             db.session.rollback()
             raise
         return
-    with _write_lock(db.engine):
+    with write_lock(db.engine.url.database):
         token = _immediate.set(True)
         try:
             db.session.connection()  # BEGIN IMMEDIATE now, inside the lock
