@@ -12,6 +12,7 @@ from werkzeug.security import generate_password_hash
 from .db import execute, write_transaction
 from .extensions import db
 from .models import Agent, ApiKey, Availability, Level, Organization, Role, utcnow
+from .validation import InvalidValue
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}$")
 PREFIX = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
@@ -19,15 +20,6 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 KEY_PREFIX = "hd_"
 # last_used_at is written at most this often per key, so reads stay reads.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-class AccountError(ValueError):
-    """A value that cannot be used, with the field it belongs to."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def org_by_slug(slug: str) -> Organization | None:
@@ -43,17 +35,17 @@ def create_org(
 ) -> Organization:
     """A new organization with its own ticket numbering."""
     if not name.strip():
-        raise AccountError("name", "Name must not be empty")
+        raise InvalidValue("name", "Name must not be empty")
     if not SLUG.match(slug):
-        raise AccountError("slug", "Slug must be lower-case letters, digits and dashes")
+        raise InvalidValue("slug", "Slug must be lower-case letters, digits and dashes")
     if not PREFIX.match(prefix):
-        raise AccountError("prefix", "Prefix must be 1-10 upper-case letters or digits")
+        raise InvalidValue("prefix", "Prefix must be 1-10 upper-case letters or digits")
     if monthly_quota is not None and monthly_quota < 0:
-        raise AccountError("monthly_quota", "Quota must not be negative")
+        raise InvalidValue("monthly_quota", "Quota must not be negative")
     if slack_webhook_url and not slack_webhook_url.startswith("https://"):
-        raise AccountError("slack_webhook_url", "Slack webhook URL must start with https://")
+        raise InvalidValue("slack_webhook_url", "Slack webhook URL must start with https://")
     if org_by_slug(slug):
-        raise AccountError("slug", f"An organization with slug {slug!r} exists already")
+        raise InvalidValue("slug", f"An organization with slug {slug!r} exists already")
     org = Organization(
         name=name.strip(),
         slug=slug,
@@ -80,15 +72,15 @@ def create_agent(
     """A new agent who can sign in with email and password."""
     email = email.strip().lower()
     if not EMAIL.match(email):
-        raise AccountError("email", "Email is not a valid address")
+        raise InvalidValue("email", "Email is not a valid address")
     if not name.strip():
-        raise AccountError("name", "Name must not be empty")
+        raise InvalidValue("name", "Name must not be empty")
     if len(password) < 8:
-        raise AccountError("password", "Password must have at least 8 characters")
+        raise InvalidValue("password", "Password must have at least 8 characters")
     if capacity < 0:
-        raise AccountError("capacity", "Capacity must not be negative")
+        raise InvalidValue("capacity", "Capacity must not be negative")
     if db.session.scalar(select(Agent.id).where(Agent.email == email)):
-        raise AccountError("email", f"An agent with email {email} exists already")
+        raise InvalidValue("email", f"An agent with email {email} exists already")
     agent = Agent(
         org=org,
         email=email,
@@ -113,7 +105,7 @@ def hash_key(secret: str) -> str:
 def issue_api_key(org: Organization, name: str) -> tuple[ApiKey, str]:
     """A new API key and its secret; only the hash and a short prefix are stored."""
     if not name.strip():
-        raise AccountError("name", "Name must not be empty")
+        raise InvalidValue("name", "Name must not be empty")
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(org=org, name=name.strip(), prefix=secret[:10], key_hash=hash_key(secret))
     db.session.add(key)

@@ -5,13 +5,13 @@ from flask_login import current_user
 from sqlalchemy import func, select, update
 
 from . import htmx
-from .accounts import AccountError
 from .auth import require_agent
 from .db import write_transaction
 from .delivery import webhooks
-from .desk.pages import fragment, render
 from .extensions import db
+from .htmx import fragment, render
 from .models import OutboxMessage, OutboxStatus, Ticket, Webhook, utcnow
+from .validation import InvalidValue
 from .worker import retry as retry_message
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -165,7 +165,7 @@ def create_webhook():
                 events=form["events"],
                 allow_private=bool(current_app.config["WEBHOOK_ALLOW_PRIVATE"]),
             )
-    except AccountError as error:
+    except InvalidValue as error:
         return _webhooks_page(422, form=form, error=error)
     return _webhooks_page(201, created=hook)
 

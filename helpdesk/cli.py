@@ -20,6 +20,7 @@ from .db import write_transaction
 from .delivery import webhooks
 from .extensions import db
 from .models import Agent, Availability, Level, Organization, Role
+from .validation import InvalidValue
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True)
@@ -39,7 +40,7 @@ def _write(action):
     try:
         with write_transaction():
             return action()
-    except accounts.AccountError as error:
+    except InvalidValue as error:
         raise click.ClickException(f"{error.field}: {error.message}") from None
 
 

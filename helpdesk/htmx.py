@@ -2,7 +2,7 @@
 
 import json
 
-from flask import Response, request
+from flask import Response, make_response, render_template, request
 
 
 def is_partial() -> bool:
@@ -39,3 +39,19 @@ def redirect(url: str, status: int = 200) -> Response:
 def add_vary(response: Response) -> Response:
     response.vary.add("HX-Request")
     return response
+
+
+def fragment(template: str, status: int = 200, **context) -> Response:
+    """A fragment response, varying on HX-Request."""
+    return add_vary(make_response(render_template(template, **context), status))
+
+
+def render(page: str, fragment_template: str, status: int = 200, **context) -> Response:
+    """Render `page` (which includes the fragment) or, for an htmx request, the fragment alone.
+
+    A page rendered here is a full page: `full_page` has base.html show the signed-in
+    header (the bell, live updates), which the desk provides as `desk_header()`.
+    """
+    if is_partial():
+        return fragment(fragment_template, status, **context)
+    return add_vary(make_response(render_template(page, full_page=True, **context), status))

@@ -34,19 +34,11 @@ from .models import (
     ticket_tags,
     utcnow,
 )
+from .validation import InvalidValue
 
 
 class QuotaReached(Exception):
     """The organization created as many tickets this month as its plan allows."""
-
-
-class InvalidField(ValueError):
-    """A value that passed type checks but means nothing here (an unknown tag id, say)."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass
@@ -114,7 +106,7 @@ def category_named(org: Organization, name: str) -> Category:
 
 
 def tags_by_id(org_id: int, public_ids: list[str]) -> list[Tag]:
-    """The organization's tags with these ids; any unknown id is an InvalidField."""
+    """The organization's tags with these ids; any unknown id is an InvalidValue."""
     wanted = list(dict.fromkeys(public_ids))
     if not wanted:
         return []
@@ -124,7 +116,7 @@ def tags_by_id(org_id: int, public_ids: list[str]) -> list[Tag]:
     known = {tag.public_id for tag in tags}
     missing = [tag_id for tag_id in wanted if tag_id not in known]
     if missing:
-        raise InvalidField("tagIds", f"Unknown tag id: {missing[0]}")
+        raise InvalidValue("tagIds", f"Unknown tag id: {missing[0]}")
     return sorted(tags, key=lambda tag: wanted.index(tag.public_id))
 
 
@@ -169,7 +161,7 @@ def prepare(org_id: int, new: NewTicket) -> Prepared:
     customer, named category and tags (none of which is ever deleted), the routing rules'
     decision, and the webhooks to tell. For a ticket left without a category, asks the
     classifier (which trains the organization's first model here, if need be). An unknown
-    tag id is an InvalidField here, before any write.
+    tag id is an InvalidValue here, before any write.
 
     What it keeps are plain values and rows, not models: the commit that ends this read
     transaction before the lock is taken expires models, and reading them again under the
@@ -467,7 +459,7 @@ def change_status(ticket: Ticket, status: Status, actor: audit.Actor) -> bool:
 def change_category(ticket: Ticket, category: Category | None, actor: audit.Actor) -> bool:
     """Set the category as the agent chose it (which also confirms it for the classifier)."""
     if category is not None and category.org_id != ticket.org_id:
-        raise InvalidField("category", "Unknown category")
+        raise InvalidValue("category", "Unknown category")
     old = ticket.category
     if category is old and (category is None or ticket.category_source == CategorySource.AGENT):
         return False
@@ -481,7 +473,7 @@ def change_category(ticket: Ticket, category: Category | None, actor: audit.Acto
 def set_tags(ticket: Ticket, tags: list[Tag], actor: audit.Actor) -> bool:
     """Replace the ticket's tags; False when they are the same."""
     if any(tag.org_id != ticket.org_id for tag in tags):
-        raise InvalidField("tags", "Unknown tag")
+        raise InvalidValue("tags", "Unknown tag")
     old = sorted(tag.name for tag in ticket.tags)
     new = sorted(dict.fromkeys(tag.name for tag in tags))
     if old == new:
@@ -494,7 +486,7 @@ def set_tags(ticket: Ticket, tags: list[Tag], actor: audit.Actor) -> bool:
 def reassign(ticket: Ticket, agent: Agent | None, actor: audit.Actor) -> bool:
     """Give the ticket to another agent of the organization, or to nobody."""
     if agent is not None and (agent.org_id != ticket.org_id or not agent.active):
-        raise InvalidField("assignee", "Unknown agent")
+        raise InvalidValue("assignee", "Unknown agent")
     if ticket.assignee is agent:
         return False
     assignment.assign(ticket, agent, actor)  # records the event and tells the assignee

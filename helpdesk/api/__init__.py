@@ -12,7 +12,8 @@ from flask import Blueprint, current_app, request
 from ..customers import CustomerNotFound
 from ..extensions import csrf, limiter
 from ..idempotency import KeyConflict
-from ..tickets import InvalidField, QuotaReached
+from ..tickets import QuotaReached
+from ..validation import InvalidValue
 from . import docs, ext, v1
 from .context import authenticate_request, too_large
 from .errors import ApiError
@@ -70,8 +71,8 @@ def quota_reached(error: QuotaReached):
     return ApiError(403, "PLAN_LIMIT_REACHED", str(error)).response()
 
 
-@bp.errorhandler(InvalidField)
-def invalid_field(error: InvalidField):
+@bp.errorhandler(InvalidValue)
+def invalid_value(error: InvalidValue):
     return ApiError.invalid([{"field": error.field, "message": error.message}]).response()
 
 

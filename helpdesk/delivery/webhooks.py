@@ -15,9 +15,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..accounts import AccountError
 from ..extensions import db
 from ..models import Organization, Webhook
+from ..validation import InvalidValue
 from .errors import DeliveryError, PermanentError
 from .http import resolve
 
@@ -60,14 +60,14 @@ def compose(
 
 
 def check_url(url: str, *, allow_private: bool) -> str:
-    """A webhook URL we are willing to send to, or AccountError on field `url`."""
+    """A webhook URL we are willing to send to, or InvalidValue on field `url`."""
     url = url.strip()
     if len(url) > 500:
-        raise AccountError("url", "URL must be at most 500 characters")
+        raise InvalidValue("url", "URL must be at most 500 characters")
     try:
         resolve(url, allow_private=allow_private)
     except DeliveryError as error:  # a refused address, or a host that does not resolve
-        raise AccountError("url", str(error)) from None
+        raise InvalidValue("url", str(error)) from None
     return url
 
 
@@ -83,10 +83,10 @@ def create_webhook(
     url = check_url(url, allow_private=allow_private)
     unknown = [event for event in events if event not in EVENTS]
     if unknown:
-        raise AccountError("events", f"Unknown event {unknown[0]!r}; known: {', '.join(EVENTS)}")
+        raise InvalidValue("events", f"Unknown event {unknown[0]!r}; known: {', '.join(EVENTS)}")
     secret = secret.strip() if secret else secrets.token_hex(32)
     if not 16 <= len(secret) <= 128:
-        raise AccountError("secret", "Secret must have 16 to 128 characters")
+        raise InvalidValue("secret", "Secret must have 16 to 128 characters")
     hook = Webhook(org_id=org.id, url=url, secret=secret, events=list(dict.fromkeys(events)))
     db.session.add(hook)
     db.session.flush()

@@ -4,11 +4,12 @@ from flask import Blueprint
 
 from ..auth import require_agent
 from . import header, queue, ticket
-from .pages import when
+from .pages import desk_header, when
 
 bp = Blueprint("desk", __name__)
 bp.before_request(require_agent)
 bp.add_app_template_filter(when)
+bp.add_app_template_global(desk_header)
 
 bp.add_url_rule("/", view_func=queue.queue)
 bp.add_url_rule("/tickets/<reference>", view_func=ticket.ticket)

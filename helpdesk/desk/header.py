@@ -8,8 +8,9 @@ from .. import assignment, htmx
 from ..auth import safe_next
 from ..db import write_transaction
 from ..extensions import db
+from ..htmx import fragment, render
 from ..models import Agent, Availability, Notification, utcnow
-from .pages import bell_for, fragment, render
+from .pages import bell_for
 
 
 def mark_read(agent: Agent, notification_id: int | None = None) -> int:
@@ -52,7 +53,7 @@ def notifications():
     """The bell: its fragment for htmx, the list as a page otherwise."""
     if htmx.is_partial():
         return fragment("_bell.html", bell=bell_for(current_user))
-    return render("desk/notifications.html", "_bell.html")  # the header brings the bell
+    return render("desk/notifications.html", "_bell.html", bell=bell_for(current_user))
 
 
 def read_all():

@@ -1,14 +1,12 @@
-"""Rendering desk pages: the full page on a normal request, the fragment on an htmx one."""
+"""What every desk page shows: the header's bell and live cursor, and times in words."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import make_response, render_template
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import Row, bindparam, func, select
 
-from .. import htmx
 from ..extensions import db
 from ..models import Agent, LiveEvent, Notification, utcnow
 
@@ -57,17 +55,9 @@ def header_for(agent: Agent) -> dict:
     return {"bell": bell_for(agent, unread), "live_cursor": newest or 0}
 
 
-def fragment(template: str, status: int = 200, **context):
-    """A fragment response, varying on HX-Request."""
-    return htmx.add_vary(make_response(render_template(template, **context), status))
-
-
-def render(page: str, fragment_template: str, status: int = 200, **context):
-    """Render `page` (which includes the fragment) or, for an htmx request, the fragment alone."""
-    if htmx.is_partial():
-        return fragment(fragment_template, status, **context)
-    context |= header_for(current_user)
-    return htmx.add_vary(make_response(render_template(page, **context), status))
+def desk_header() -> dict:
+    """The signed-in agent's header, for base.html on every full page (htmx.render)."""
+    return header_for(current_user)
 
 
 def ago(moment: datetime) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import Row, bindparam, func, or_, select
 
 from .. import htmx
 from ..extensions import db
+from ..htmx import render
 from ..models import (
     TICKET_IS_OPEN,
     Agent,
@@ -21,7 +22,6 @@ from ..models import (
     Ticket,
     ticket_tags,
 )
-from .pages import render
 
 QUEUES = {"mine": "Mine", "unassigned": "Unassigned", "open": "All open"}
 PAGE_SIZE = 25

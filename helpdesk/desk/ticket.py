@@ -10,19 +10,16 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import audit, htmx, tickets
 from ..db import write_transaction
 from ..extensions import db
+from ..htmx import render
 from ..markdown import render_markdown
 from ..models import Agent, Category, Message, MessageRole, Priority, Status, Ticket, TicketEvent
-from .pages import render
+from ..validation import InvalidValue
 
 PARTS = ("head", "fields", "customer", "thread", "timeline")
 FIELDS = ("status", "priority", "category", "assignee", "tags")
 TIMELINE_SIZE = 50
 MAX_TAGS = 20
 MAX_BODY = 64 * 1024
-
-
-class FieldError(ValueError):
-    """A value the agent typed or picked that cannot be saved; shown beside the control."""
 
 
 # The page's two long lists, built once with bound parameters (see db.execute).
@@ -140,15 +137,15 @@ def choices(ticket: Ticket, field: str) -> list[tuple[str, str]]:
 
 
 def apply_field(ticket: Ticket, field: str, raw: str, actor: audit.Actor) -> bool:
-    """Save one field through its ticket service; FieldError names what is wrong."""
+    """Save one field through its ticket service; InvalidValue says what is wrong."""
     raw = raw.strip()
     if field == "priority":
         if raw not in Priority.__members__:
-            raise FieldError(f"Choose a priority: {', '.join(Priority)}.")
+            raise InvalidValue(field, f"Choose a priority: {', '.join(Priority)}.")
         return tickets.change_priority(ticket, Priority(raw), actor)
     if field == "status":
         if raw not in Status.__members__:
-            raise FieldError(f"Choose a status: {', '.join(Status)}.")
+            raise InvalidValue(field, f"Choose a status: {', '.join(Status)}.")
         return tickets.change_status(ticket, Status(raw), actor)
     if field == "category":
         category = None
@@ -157,7 +154,7 @@ def apply_field(ticket: Ticket, field: str, raw: str, actor: audit.Actor) -> boo
                 select(Category).where(Category.org_id == ticket.org_id, Category.public_id == raw)
             )
             if category is None:
-                raise FieldError("Choose one of the organization's categories.")
+                raise InvalidValue(field, "Choose one of the organization's categories.")
         return tickets.change_category(ticket, category, actor)
     if field == "assignee":
         agent = None
@@ -168,13 +165,13 @@ def apply_field(ticket: Ticket, field: str, raw: str, actor: audit.Actor) -> boo
                 )
             )
             if agent is None:
-                raise FieldError("Choose an active agent of the organization.")
+                raise InvalidValue(field, "Choose an active agent of the organization.")
         return tickets.reassign(ticket, agent, actor)
     names = list(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
     if len(names) > MAX_TAGS:
-        raise FieldError(f"At most {MAX_TAGS} tags.")
+        raise InvalidValue(field, f"At most {MAX_TAGS} tags.")
     if any(len(name) > 60 for name in names):
-        raise FieldError("A tag has at most 60 characters.")
+        raise InvalidValue(field, "A tag has at most 60 characters.")
     return tickets.set_tags(ticket, tickets.tags_named(ticket.org, names), actor)
 
 
@@ -193,11 +190,10 @@ def save_field(reference: str, field: str):
         with write_transaction():
             ticket = db.session.merge(ticket)
             apply_field(ticket, field, raw, audit.Actor.of(current_user))
-    except (FieldError, tickets.InvalidField) as error:
-        message = error.message if isinstance(error, tickets.InvalidField) else str(error)
+    except InvalidValue as error:
         return page(
             ticket, 422, "desk/ticket/_field_form.html",
-            field=field, editing=field, error=message, value=raw,
+            field=field, editing=field, error=error.message, value=raw,
         )
     if not htmx.is_partial():
         return redirect(url_for("desk.ticket", reference=ticket.reference), code=303)

@@ -17,6 +17,7 @@ from helpdesk.models import (
     TicketEvent,
 )
 from helpdesk.tickets import NewMessage
+from helpdesk.validation import InvalidValue
 
 from .. import factories
 from .conftest import HX, by_id, parse
@@ -302,7 +303,7 @@ class TestServices:
     def test_a_failed_change_rolls_back_entirely(self, ticket, available_agent, other_org):
         stranger = factories.make_agent(other_org)
         actor = audit.Actor.of(available_agent)
-        with pytest.raises(tickets.InvalidField), write_transaction():
+        with pytest.raises(InvalidValue), write_transaction():
             saved = db.session.merge(ticket)
             tickets.change_priority(saved, Priority.LOW, actor)
             tickets.reassign(saved, db.session.merge(stranger), actor)

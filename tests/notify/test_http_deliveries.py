@@ -9,13 +9,13 @@ import time
 import pytest
 
 from helpdesk import notify
-from helpdesk.accounts import AccountError
 from helpdesk.db import write_transaction
 from helpdesk.delivery.http import BlockedURL, resolve
 from helpdesk.delivery.webhooks import create_webhook, delete_webhook
 from helpdesk.extensions import db
 from helpdesk.models import MessageRole, OutboxStatus, Priority, Webhook
 from helpdesk.tickets import NewMessage
+from helpdesk.validation import InvalidValue
 from helpdesk.worker import Worker
 
 from .. import factories
@@ -228,18 +228,18 @@ def test_allowing_private_targets_is_explicit():
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9000/", "http://169.254.169.254/", "ftp://x.org/"])
 def test_creating_a_webhook_to_a_refused_url_names_the_url_field(app, org, url):
-    with pytest.raises(AccountError) as error, write_transaction():
+    with pytest.raises(InvalidValue) as error, write_transaction():
         create_webhook(db.session.merge(org), url)
     assert error.value.field == "url"
     assert db.session.scalar(db.select(db.func.count(Webhook.id))) == 0
 
 
 def test_webhook_events_and_secret_are_checked(app, org):
-    with pytest.raises(AccountError) as error, write_transaction():
+    with pytest.raises(InvalidValue) as error, write_transaction():
         create_webhook(db.session.merge(org), "http://127.0.0.1/", events=["ticket.deleted"],
                        allow_private=True)
     assert error.value.field == "events"
-    with pytest.raises(AccountError) as error, write_transaction():
+    with pytest.raises(InvalidValue) as error, write_transaction():
         create_webhook(db.session.merge(org), "http://127.0.0.1/", secret="short", allow_private=True)
     assert error.value.field == "secret"
 
