@@ -4,6 +4,8 @@
 // A live refresh must not throw away a control the agent is using: an open editor or
 // an open dropdown. The refresh is skipped (before it is sent, or before it is swapped
 // in when the agent started editing meanwhile) and made once the agent is done.
+// Only the live element's own refresh is held back: what the agent did inside it (say,
+// "Mark all as read" in the open bell, which targets the bell) swaps in at once.
 function isBusy(element) {
   return Boolean(element.querySelector(".editing")) || element.hasAttribute("open");
 }
@@ -13,6 +15,7 @@ function liveRefresh(event) {
   const config = event.detail.requestConfig;
   const trigger = config && config.triggeringEvent;
   if (!element.hasAttribute("data-live") || !trigger || trigger.type === "toggle") return null;
+  if (config.elt !== element) return null;
   return isBusy(element) ? { element, type: trigger.type } : null;
 }
 

@@ -23,6 +23,7 @@ bp.add_url_rule("/tickets/<reference>/messages", view_func=ticket.post_message, 
 bp.add_url_rule("/preview", view_func=ticket.preview, methods=["POST"])
 bp.add_url_rule("/availability", view_func=header.availability, methods=["POST"])
 bp.add_url_rule("/notifications", view_func=header.notifications)
+bp.add_url_rule("/notifications/bell", view_func=header.bell)
 bp.add_url_rule("/notifications/read", view_func=header.read_all, methods=["POST"])
 bp.add_url_rule(
     "/notifications/<int:notification_id>/read", view_func=header.read_one, methods=["POST"]

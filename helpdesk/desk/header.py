@@ -10,7 +10,9 @@ from ..db import write_transaction
 from ..extensions import db
 from ..htmx import fragment, render
 from ..models import Agent, Availability, Notification, utcnow
-from .pages import bell_for
+from .pages import bell_for, notification_page
+
+LAST_PAGE = 10_000  # beyond it a page number is a typo, not a page
 
 
 def mark_read(agent: Agent, notification_id: int | None = None) -> int:
@@ -49,20 +51,34 @@ def availability():
     return response
 
 
+def bell():
+    """The bell's fragment, which it fetches again when notifications change."""
+    return fragment("_bell.html", bell=bell_for(current_user))
+
+
 def notifications():
-    """The bell: its fragment for htmx, the list as a page otherwise."""
-    if htmx.is_partial():
-        return fragment("_bell.html", bell=bell_for(current_user))
-    return render("desk/notifications.html", "_bell.html", bell=bell_for(current_user))
+    """Every notification of the agent, a page at a time, newest first."""
+    number = request.args.get("page", 1, type=int)
+    if not 1 <= number <= LAST_PAGE:
+        abort(404)
+    page = notification_page(current_user, number)
+    return render("desk/notifications.html", "desk/_notifications.html", listing=page)
 
 
 def read_all():
-    """Mark every notification of the agent read."""
+    """Mark every notification of the agent read: the bell (kept open) or the list
+    that asked answers, and other parts showing notifications hear of it."""
     with write_transaction():
-        mark_read(current_user)
+        changed = mark_read(current_user)
     if not htmx.is_partial():
         return _back()
-    return fragment("_bell.html", bell=bell_for(current_user))
+    if request.headers.get("HX-Target") == "bell":
+        response = fragment("_bell.html", bell=bell_for(current_user), bell_open=True)
+    else:
+        response = fragment("desk/_notifications.html", listing=notification_page(current_user, 1))
+    if changed:
+        htmx.trigger(response, "notifications-changed")
+    return response
 
 
 def read_one(notification_id: int):

@@ -38,6 +38,35 @@ LATEST_NOTIFICATIONS = (
 )
 
 
+NOTIFICATIONS_PER_PAGE = 25
+
+
+@dataclass
+class NotificationPage:
+    number: int
+    items: list[Row]  # id, text, read_at, created_at
+    has_next: bool
+    unread: int
+
+
+def notification_page(agent: Agent, number: int) -> NotificationPage:
+    """One page of the agent's notifications, newest first; one row past the page tells
+    whether another follows, so no count of them all is read."""
+    rows = db.session.execute(
+        LATEST_NOTIFICATIONS.limit(NOTIFICATIONS_PER_PAGE + 1).offset(
+            (number - 1) * NOTIFICATIONS_PER_PAGE
+        ),
+        {"agent_id": agent.id},
+    ).all()
+    unread = db.session.scalar(UNREAD, {"agent_id": agent.id})
+    return NotificationPage(
+        number=number,
+        items=rows[:NOTIFICATIONS_PER_PAGE],
+        has_next=len(rows) > NOTIFICATIONS_PER_PAGE,
+        unread=unread,
+    )
+
+
 def bell_for(agent: Agent, unread: int | None = None) -> Bell:
     """The agent's unread count (unless known) and latest notifications."""
     if unread is None:

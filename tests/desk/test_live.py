@@ -1,6 +1,7 @@
 """Live signals through the live_events table, the bell, and the availability toggle."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -8,7 +9,7 @@ from sqlalchemy import func, select
 from helpdesk import audit, tickets
 from helpdesk.db import write_transaction
 from helpdesk.extensions import db
-from helpdesk.models import Availability, LiveEvent, MessageRole, Notification, Status, Ticket
+from helpdesk.models import Availability, LiveEvent, MessageRole, Notification, Status, Ticket, utcnow
 
 from .. import factories
 from .conftest import HX, by_id, parse
@@ -85,10 +86,8 @@ def test_bell_counts_unread_and_lists_latest(nina_client, org):
     assert count.get("data-unread") == "2"
     assert "Second" in bell.all_text() and "First" in bell.all_text()
     assert "notifications-changed from:body" in bell.get("hx-trigger")
-    fragment = nina_client.get("/notifications", headers=HX)
+    fragment = nina_client.get("/notifications/bell", headers=HX)
     assert by_id(parse(fragment.text), "bell").get("id") == "bell" and "<html" not in fragment.text
-    page = nina_client.get("/notifications")
-    assert "<html" in page.text and page.text.count('id="bell"') == 1
     notification = db.session.scalar(select(Notification).where(Notification.ticket_id == first.id))
     opened = nina_client.post(f"/notifications/{notification.id}/read")
     assert opened.status_code == 303 and opened.headers["Location"] == f"/tickets/{first.reference}"
@@ -96,15 +95,63 @@ def test_bell_counts_unread_and_lists_latest(nina_client, org):
     assert bell.find_all(lambda n: n.has("data-unread"))[0].get("data-unread") == "1"
 
 
-def test_mark_all_read(nina_client, org):
+def unread_count(bell) -> str:
+    return bell.find_all(lambda n: n.has("data-unread"))[0].get("data-unread")
+
+
+def test_mark_all_read_from_the_bell_keeps_it_open_and_tells_the_page(nina_client, org):
     factories.make_ticket(org)
     factories.make_ticket(org)
-    response = nina_client.post("/notifications/read", headers=HX)
+    response = nina_client.post("/notifications/read", headers={**HX, "HX-Target": "bell"})
     bell = by_id(parse(response.text), "bell")
-    assert bell.find_all(lambda n: n.has("data-unread"))[0].get("data-unread") == "0"
+    assert unread_count(bell) == "0" and bell.has("open")
+    assert "notifications-changed" in json.loads(response.headers["HX-Trigger"])
     assert not db.session.scalar(select(Notification).where(Notification.read_at.is_(None)))
     no_js = nina_client.post("/notifications/read", data={"next": "/?queue=open"})
     assert no_js.status_code == 303 and no_js.headers["Location"] == "/?queue=open"
+
+
+def test_mark_all_read_from_the_list_answers_the_list(nina_client, org):
+    factories.make_ticket(org, subject="Printer jam")
+    response = nina_client.post("/notifications/read", headers={**HX, "HX-Target": "notification-list"})
+    listing = by_id(parse(response.text), "notification-list")
+    assert "All read" in listing.all_text() and "Printer jam" in listing.all_text()
+    assert not listing.find_all(lambda n: "unread" in (n.get("class") or "").split())
+
+
+def test_the_notifications_page_lists_every_notification_a_page_at_a_time(
+    nina_client, org, available_agent
+):
+    other = factories.make_agent(org, name="Omar", email="omar@example.com")
+    with write_transaction():
+        for number in range(30):
+            db.session.add(Notification(
+                agent_id=available_agent.id, org_id=org.id, kind="assigned",
+                text=f"Ticket number {number}", created_at=utcnow() + timedelta(seconds=number),
+            ))  # fmt: skip
+        db.session.add(Notification(agent_id=other.id, org_id=org.id, kind="assigned", text="Omar's own"))
+    first = nina_client.get("/notifications")
+    assert first.status_code == 200 and "<html" in first.text
+    page = parse(first.text)
+    assert len(page.find_all(lambda n: n.tag == "h1")) == 1
+    listing = by_id(page, "notification-list")
+    items = listing.find_all(lambda n: n.tag == "li" and "unread" in (n.get("class") or "").split())
+    assert len(items) == 25
+    assert "Ticket number 29" in items[0].all_text()  # newest first
+    assert "Omar's own" not in first.text
+    assert listing.find_all(lambda n: n.get("rel") == "next")[0].get("href") == "/notifications?page=2"
+    assert "/notifications" in [a.get("href") for a in by_id(page, "bell").find_all(lambda n: n.tag == "a")]
+    second = by_id(parse(nina_client.get("/notifications?page=2").text), "notification-list")
+    rest = second.find_all(lambda n: n.tag == "li" and "unread" in (n.get("class") or "").split())
+    assert len(rest) == 5 and "Ticket number 4" in rest[0].all_text()
+    assert not second.find_all(lambda n: n.get("rel") == "next")
+    fragment = nina_client.get("/notifications?page=2", headers=HX)
+    assert "<html" not in fragment.text and 'id="notification-list"' in fragment.text
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "10001", str(2**70)])
+def test_a_page_out_of_range_is_404(nina_client, page):
+    assert nina_client.get(f"/notifications?page={page}").status_code == 404
 
 
 def test_becoming_available_pulls_unassigned_tickets(app, org):
