@@ -64,3 +64,200 @@ document.addEventListener("keydown", (event) => {
     cancel.click();
   }
 });
+
+// Keyboard triage. One key, no modifier, never while typing: j/k move, Enter/o open,
+// e edit, r reply, n note, a assign to me, / search, ? the list of keys.
+function isTyping(target) {
+  return target instanceof Element &&
+    Boolean(target.closest("input, textarea, select, [contenteditable=''], [contenteditable='true']"));
+}
+
+function queueRows() {
+  return Array.from(document.querySelectorAll("#queue tbody tr[data-ticket]"));
+}
+
+function fieldLinks() {
+  return Array.from(document.querySelectorAll(".fields [data-field] a.value"));
+}
+
+function currentRow() {
+  return document.querySelector("#queue tr.kbd-focus");
+}
+
+function focusRow(row) {
+  queueRows().forEach((other) => other.classList.toggle("kbd-focus", other === row));
+  const link = row.querySelector("td.ref a");
+  if (link) link.focus();
+  row.scrollIntoView({ block: "nearest" });
+}
+
+function step(items, current, by) {
+  if (!items.length) return null;
+  const index = items.indexOf(current);
+  if (index === -1) return by > 0 ? items[0] : items[items.length - 1];
+  return items[Math.min(items.length - 1, Math.max(0, index + by))];
+}
+
+function move(by) {
+  const rows = queueRows();
+  if (rows.length) {
+    const row = step(rows, currentRow(), by);
+    if (row) focusRow(row);
+    return true;
+  }
+  const links = fieldLinks();
+  const link = step(links, document.activeElement, by);
+  if (link) link.focus();
+  return Boolean(link);
+}
+
+function openFocused() {
+  const row = currentRow();
+  const link = row && row.querySelector("td.ref a");
+  if (link) link.click();
+  return Boolean(link);
+}
+
+function editField() {
+  const focused = document.activeElement instanceof Element && document.activeElement.closest("[data-field]");
+  const link = (focused && focused.querySelector("a.value")) || fieldLinks()[0];
+  if (link) link.click();
+  return Boolean(link);
+}
+
+function writeMessage(kind) {
+  const box = document.getElementById("reply-body");
+  if (!box) return false;
+  box.form.dataset.kind = kind;
+  box.form.classList.toggle("note-mode", kind === "note");
+  box.focus();
+  return true;
+}
+
+function clickShortcut(name) {
+  const control = document.querySelector(`[data-shortcut="${name}"]`);
+  if (control) control.click();
+  return Boolean(control);
+}
+
+function focusSearch() {
+  const box = document.querySelector("input[type=search]");
+  if (box) {
+    box.focus();
+    box.select();
+    return true;
+  }
+  return clickShortcut("search");
+}
+
+function toggleShortcuts() {
+  const dialog = document.getElementById("shortcuts");
+  if (!dialog) return false;
+  if (dialog.open) dialog.close();
+  else dialog.showModal();
+  return true;
+}
+
+const SHORTCUTS = {
+  j: () => move(1),
+  k: () => move(-1),
+  o: openFocused,
+  Enter: openFocused,
+  e: editField,
+  r: () => writeMessage("reply"),
+  n: () => writeMessage("note"),
+  a: () => clickShortcut("assign-me"),
+  "/": focusSearch,
+  "?": toggleShortcuts,
+};
+
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (isTyping(event.target)) return;
+  const dialog = document.getElementById("shortcuts");
+  if (dialog && dialog.open && event.key !== "?") return;
+  // Enter on a link or a button already does what it says.
+  if (event.key === "Enter" && event.target instanceof Element && event.target.closest("a, button, summary")) return;
+  const action = SHORTCUTS[event.key];
+  if (action && action()) event.preventDefault();
+});
+
+// Enter in a field's select saves it, as it would in a text input.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || !(event.target instanceof HTMLSelectElement)) return;
+  const form = event.target.closest(".field.editing form");
+  if (form) {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
+
+// Ctrl+Enter (or Cmd+Enter) in the reply box sends it as what r or n chose.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+  const box = event.target instanceof Element && event.target.closest("#reply-body");
+  if (!box) return;
+  const button = box.form.querySelector(`button[value="${box.form.dataset.kind || "reply"}"]`);
+  if (button) {
+    event.preventDefault();
+    button.click();
+  }
+});
+
+// Focus stays where the agent expects after a swap: on the same queue row or field,
+// not thrown back to the top of the page. A saved field gives focus to its new value.
+// What a swap must restore is kept per request: another swap may settle in between.
+const beforeSwap = new WeakMap();
+
+function focusKey(element) {
+  if (!(element instanceof Element)) return null;
+  const row = element.closest("tr[data-ticket]");
+  if (row) return { row: row.dataset.ticket };
+  const field = element.closest("[data-field]");
+  if (field) return { field: field.dataset.field };
+  return null;
+}
+
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const row = currentRow();
+  const trigger = event.detail.requestConfig && event.detail.requestConfig.triggeringEvent;
+  const liveQueue = event.detail.target && event.detail.target.id === "queue" &&
+    trigger && trigger.type === "queue-changed";
+  beforeSwap.set(event.detail.xhr, {
+    focus: focusKey(document.activeElement) || (row ? { row: row.dataset.ticket, quiet: true } : null),
+    rows: liveQueue ? new Set(queueRows().map((other) => other.dataset.ticket)) : null,
+  });
+});
+
+function restoreFocus(key) {
+  const lost = !document.activeElement || document.activeElement === document.body;
+  if (key.row) {
+    const row = document.querySelector(`#queue tr[data-ticket="${CSS.escape(key.row)}"]`);
+    if (!row) return;
+    row.classList.add("kbd-focus");
+    if (lost && !key.quiet) focusRow(row);
+  } else if (key.field && lost) {
+    const field = document.querySelector(`[data-field="${CSS.escape(key.field)}"]`);
+    const target = field && (field.querySelector("select, input:not([type=hidden])") || field.querySelector("a.value"));
+    if (target) target.focus();
+  }
+}
+
+// New tickets arriving in the queue are announced to screen readers, politely.
+function announceArrivals(before) {
+  const announcer = document.getElementById("announcer");
+  const arrived = queueRows().filter((row) => !before.has(row.dataset.ticket));
+  if (!announcer || !arrived.length) return;
+  const subject = (row) => (row.querySelector("td.subject a") || row).textContent.trim();
+  announcer.textContent = arrived.length === 1
+    ? `New ticket ${arrived[0].dataset.ticket}: ${subject(arrived[0])}`
+    : `${arrived.length} new tickets`;
+}
+
+document.addEventListener("htmx:afterSettle", (event) => {
+  const saved = beforeSwap.get(event.detail.xhr);
+  if (!saved) return;
+  beforeSwap.delete(event.detail.xhr);
+  if (saved.focus) restoreFocus(saved.focus);
+  if (saved.rows) announceArrivals(saved.rows);
+});
