@@ -261,3 +261,52 @@ document.addEventListener("htmx:afterSettle", (event) => {
   if (saved.focus) restoreFocus(saved.focus);
   if (saved.rows) announceArrivals(saved.rows);
 });
+
+// Canned replies: the picker on the reply box, opened from its summary or by typing "/"
+// at the start of an empty box; a chosen reply is inserted where the cursor is.
+function openPicker() {
+  const picker = document.getElementById("canned-picker");
+  if (!picker) return false;
+  picker.open = true;
+  picker.querySelector("input[type=search]").focus();
+  return true;
+}
+
+function insertReply(text) {
+  const box = document.getElementById("reply-body");
+  if (!box) return;
+  const start = box.selectionStart, end = box.selectionEnd;
+  box.value = box.value.slice(0, start) + text + box.value.slice(end);
+  box.selectionStart = box.selectionEnd = start + text.length;
+  document.getElementById("canned-picker").open = false;
+  box.focus();
+  box.dispatchEvent(new Event("input", { bubbles: true }));  // the preview follows
+}
+
+document.addEventListener("keydown", (event) => {
+  const box = event.target;
+  if (event.key !== "/" || !(box instanceof HTMLTextAreaElement) || box.id !== "reply-body") return;
+  if (box.value.trim() === "" && openPicker()) event.preventDefault();
+});
+
+document.addEventListener("click", (event) => {
+  const choice = event.target instanceof Element && event.target.closest("#canned-picker [data-insert]");
+  if (choice) insertReply(choice.dataset.insert);
+});
+
+document.addEventListener("keydown", (event) => {
+  const picker = event.target instanceof Element && event.target.closest("#canned-picker");
+  if (!picker) return;
+  const choices = Array.from(picker.querySelectorAll("[data-insert]"));
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    const next = step(choices, document.activeElement, event.key === "ArrowDown" ? 1 : -1);
+    if (next) {
+      next.focus();
+      event.preventDefault();
+    }
+  } else if (event.key === "Escape") {
+    picker.open = false;
+    document.getElementById("reply-body").focus();
+    event.preventDefault();
+  }
+});

@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from ..auth import require_agent
-from . import header, queue, ticket
+from . import canned, header, queue, ticket
 from .pages import desk_header, when
 
 bp = Blueprint("desk", __name__)
@@ -28,3 +28,10 @@ bp.add_url_rule("/notifications/read", view_func=header.read_all, methods=["POST
 bp.add_url_rule(
     "/notifications/<int:notification_id>/read", view_func=header.read_one, methods=["POST"]
 )
+bp.add_url_rule("/canned", "canned_replies", view_func=canned.index)
+bp.add_url_rule("/canned", "create_canned_reply", view_func=canned.create, methods=["POST"])
+bp.add_url_rule("/canned/<public_id>", "update_canned_reply", view_func=canned.update, methods=["POST"])
+bp.add_url_rule(
+    "/canned/<public_id>/delete", "delete_canned_reply", view_func=canned.delete, methods=["POST"]
+)
+bp.add_url_rule("/tickets/<reference>/canned", "canned_picker", view_func=canned.picker)
