@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from ..auth import require_agent
-from . import canned, header, queue, ticket
+from . import bulk, canned, header, queue, ticket
 from .pages import desk_header, when
 
 bp = Blueprint("desk", __name__)
@@ -36,3 +36,4 @@ bp.add_url_rule(
     "/canned/<public_id>/delete", "delete_canned_reply", view_func=canned.delete, methods=["POST"]
 )
 bp.add_url_rule("/tickets/<reference>/canned", "canned_picker", view_func=canned.picker)
+bp.add_url_rule("/tickets/bulk", view_func=bulk.bulk, methods=["POST"])

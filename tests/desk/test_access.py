@@ -34,6 +34,7 @@ WRITES = [
     ("/availability", {"availability": "away"}),
     ("/notifications/read", {}),
     ("/canned", {"title": "Hello", "body": "Hi there"}),
+    ("/tickets/bulk", {"priority": "HIGH"}),
 ]
 TICKET_URLS = [url for url in PAGES if "{ref}" in url] + [url for url, _ in WRITES if "{ref}" in url]
 
