@@ -1,6 +1,11 @@
 """Helpdesk: a self-hosted helpdesk for small support teams."""
 
+import contextlib
+import os
+from pathlib import Path
+
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 from . import config
 
@@ -15,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder="../static",
     )
     config.load(app, test_config)
+    _private_files(app)
 
     from . import db, errors, security
     from .extensions import csrf, limiter, login_manager, migrate
@@ -38,3 +44,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     for blueprint in (auth_bp, desk_bp, events_bp, api_bp, admin_bp):
         app.register_blueprint(blueprint)
     return app
+
+
+def _private_files(app: Flask) -> None:
+    """The instance folder and a new SQLite database are created readable by their owner
+    only (0700, 0600); SQLite gives its -wal and -shm files the database file's mode.
+    Existing files keep the mode they have."""
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return
+    if database.startswith("file:") or url.query.get("uri"):
+        return  # a URI filename: SQLite opens it as it says
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

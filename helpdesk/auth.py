@@ -1,14 +1,17 @@
-"""Sign in and out, with failed attempts throttled through the database."""
+"""Sign in and out: server-side sessions, remember tokens, failed attempts throttled
+through the database."""
 
+import hashlib
+import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
@@ -16,7 +19,7 @@ from wtforms.validators import DataRequired, Length
 from . import htmx
 from .db import is_sqlite, write_transaction
 from .extensions import db
-from .models import Agent, LoginAttempt, utcnow
+from .models import Agent, AgentSession, LoginAttempt, utcnow
 
 bp = Blueprint("auth", __name__)
 
@@ -71,6 +74,173 @@ def require_agent():
     if not current_user.is_authenticated:
         return unauthorized()
     return None
+
+
+# Sessions. The signed session cookie carries a random key (Flask-Login's `_user_id`);
+# agent_sessions keeps its SHA-256 and says whether that sign-in still holds. A
+# "keep me signed in" sign-in also gets the `remember_token` cookie, "<session id>.<secret>",
+# which restores the session once the browser has dropped the session cookie; each use
+# replaces both the key and the secret.
+
+REMEMBER_COOKIE = "remember_token"
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _seconds(name: str) -> timedelta:
+    return timedelta(seconds=current_app.config[name])
+
+
+def start_session(agent: Agent, *, remember: bool = False, address: str | None = None) -> str | None:
+    """Begin a sign-in for `agent` in the caller's write transaction; sets `agent.session_key`.
+
+    Returns the remember cookie's value when `remember`, else None.
+    """
+    now = utcnow()
+    key = secrets.token_urlsafe(32)
+    secret = secrets.token_urlsafe(32) if remember else None
+    row = AgentSession(
+        agent_id=agent.id,
+        key_hash=_digest(key),
+        remember_hash=_digest(secret) if secret else None,
+        remember_until=now + _seconds("REMEMBER_SECONDS") if remember else None,
+        address=(address or "")[:64] or None,
+        created_at=now,
+        last_seen_at=now,
+    )
+    db.session.add(row)
+    db.session.flush()
+    agent.session_key, agent.session_id = key, row.id
+    return f"{row.id}.{secret}" if secret else None
+
+
+def _alive(row: AgentSession, now: datetime) -> bool:
+    """Whether a sign-in still holds: not ended, within its timeouts."""
+    if row.ended_at is not None:
+        return False
+    if row.remember_until is not None:
+        return now < row.remember_until
+    return (
+        now - row.last_seen_at < _seconds("SESSION_IDLE_SECONDS")
+        and now - row.created_at < _seconds("SESSION_MAX_SECONDS")
+    )
+
+
+SESSION_BY_KEY = (
+    select(AgentSession, Agent)
+    .join(Agent, Agent.id == AgentSession.agent_id)
+    .where(AgentSession.key_hash == bindparam("key_hash"), Agent.active.is_(True))
+)
+
+
+def load_session(key: str) -> Agent | None:
+    """Flask-Login's user loader: the agent of a sign-in that still holds."""
+    found = db.session.execute(SESSION_BY_KEY, {"key_hash": _digest(key)}).one_or_none()
+    if found is None:
+        return None
+    row, agent = found
+    now = utcnow()
+    if not _alive(row, now):
+        return None
+    session_id = row.id
+    if now - row.last_seen_at >= _seconds("SESSION_TOUCH_SECONDS"):
+        with write_transaction():
+            db.session.execute(
+                update(AgentSession).where(AgentSession.id == session_id).values(last_seen_at=now)
+            )
+    agent.session_key, agent.session_id = key, session_id
+    return agent
+
+
+def load_remembered(request_) -> Agent | None:
+    """Flask-Login's request loader: restore a remembered sign-in, replacing its key and secret."""
+    cookie = request_.cookies.get(REMEMBER_COOKIE)
+    if not cookie:
+        return None
+    session_id, _, secret = cookie.partition(".")
+    g.remember_cookie = None  # whatever happens below, a cookie that fails is cleared
+    if not session_id.isdigit() or not secret:
+        return None
+    now = utcnow()
+    with write_transaction():
+        row = db.session.get(AgentSession, int(session_id))
+        if (
+            row is None
+            or row.remember_hash is None
+            or not hmac.compare_digest(row.remember_hash, _digest(secret))
+            or not _alive(row, now)
+        ):
+            return None
+        agent = db.session.get(Agent, row.agent_id)
+        if agent is None or not agent.active:
+            return None
+        key, new_secret = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        row.key_hash, row.remember_hash, row.last_seen_at = _digest(key), _digest(new_secret), now
+        session_id = row.id
+    session["_user_id"] = key
+    session["_fresh"] = False
+    g.remember_cookie = f"{session_id}.{new_secret}"
+    agent.session_key, agent.session_id = key, session_id
+    return agent
+
+
+def set_remember_cookie(response):
+    """after_request: write or clear the remember cookie this request decided on."""
+    if "remember_cookie" not in g:
+        return response
+    value = g.pop("remember_cookie")
+    config = current_app.config
+    if value is None and REMEMBER_COOKIE not in request.cookies:
+        return response
+    if value is None:
+        response.delete_cookie(
+            REMEMBER_COOKIE, httponly=True, secure=config["REMEMBER_COOKIE_SECURE"],
+            samesite=config["REMEMBER_COOKIE_SAMESITE"],
+        )
+        return response
+    response.set_cookie(
+        REMEMBER_COOKIE,
+        value,
+        max_age=config["REMEMBER_SECONDS"],
+        httponly=config["REMEMBER_COOKIE_HTTPONLY"],
+        secure=config["REMEMBER_COOKIE_SECURE"],
+        samesite=config["REMEMBER_COOKIE_SAMESITE"],
+    )
+    return response
+
+
+def current_session_id() -> int | None:
+    """The agent_sessions id of the signed-in request, if any (for `end_sessions(keep=...)`)."""
+    if not current_user.is_authenticated:
+        return None
+    return current_user.session_id
+
+
+def end_sessions(agent: Agent | int, *, keep: int | None = None) -> int:
+    """End every sign-in of `agent` and its remember token, except the session `keep`.
+
+    Runs in the caller's write transaction (a password change, a deactivation); returns
+    how many sessions it ended.
+    """
+    agent_id = agent if isinstance(agent, int) else agent.id
+    statement = (
+        update(AgentSession)
+        .where(AgentSession.agent_id == agent_id, AgentSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), remember_hash=None)
+    )
+    if keep is not None:
+        statement = statement.where(AgentSession.id != keep)
+    return db.session.execute(statement).rowcount
+
+
+def _end_session(session_id: int) -> None:
+    db.session.execute(
+        update(AgentSession)
+        .where(AgentSession.id == session_id)
+        .values(ended_at=utcnow(), remember_hash=None)
+    )
 
 
 # Failed sign-ins are counted per account and per address in login_attempts, so that
@@ -152,7 +322,11 @@ def login():
             if password_ok and agent and agent.active:
                 with write_transaction():
                     clear_failures(email)
-                login_user(agent, remember=form.remember.data)
+                    g.remember_cookie = start_session(
+                        agent, remember=form.remember.data, address=request.remote_addr
+                    )
+                session.clear()  # nothing from before sign-in carries over
+                login_user(agent)
                 return redirect(safe_next(request.args.get("next")), code=303)
             with write_transaction():
                 record_failure(keys)
@@ -168,7 +342,12 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Sign out."""
+    """Sign out: end this sign-in and its remember token."""
+    session_id = current_session_id()
+    if session_id is not None:
+        with write_transaction():
+            _end_session(session_id)
+    g.remember_cookie = None
     logout_user()
     if htmx.is_partial():
         return htmx.redirect(url_for("auth.login"))

@@ -48,7 +48,7 @@ def _write(action):
 def init_command():
     """Create the instance folder and a secret key if needed, then migrate the schema."""
     instance = Path(Flask("helpdesk", instance_path=config.instance_path()).instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     secret_file = instance / "secret_key"
     if not os.environ.get("HELPDESK_SECRET_KEY") and not secret_file.exists():
         secret_file.write_text(secrets.token_hex(32) + "\n")

@@ -19,6 +19,15 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
+    # Sessions are kept server-side (auth.py, agent_sessions). Without "keep me signed in"
+    # a sign-in ends after SESSION_IDLE_SECONDS without a request or SESSION_MAX_SECONDS
+    # after it began; with it, REMEMBER_SECONDS after it began (at most 30 days).
+    SESSION_IDLE_SECONDS = 2 * 3600
+    SESSION_MAX_SECONDS = 12 * 3600
+    REMEMBER_SECONDS = 14 * 86400
+    SESSION_TOUCH_SECONDS = 60  # how often a request records that the session is in use
+    # Flask-Login's own remember cookie is not used: auth.py sets `remember_token` itself.
+    REMEMBER_COOKIE_NAME = "flask_login_remember_unused"
     WTF_CSRF_TIME_LIMIT = None  # agents keep pages open all day
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     RATELIMIT_ENABLED = True
@@ -70,6 +79,8 @@ def load(app: Flask, test_config: dict | None) -> None:
         raise RuntimeError(
             "No secret key: set HELPDESK_SECRET_KEY or run `helpdesk init` to create one."
         )
+    if not 0 < app.config["REMEMBER_SECONDS"] <= MAX_REMEMBER_SECONDS:
+        raise RuntimeError("REMEMBER_SECONDS must be between 1 and 30 days (2592000 s).")
     url = app.config.get("SQLALCHEMY_DATABASE_URI") or app.config["DATABASE_URL"]
     if not url:
         url = "sqlite:///" + str(Path(app.instance_path) / "helpdesk.db")
@@ -85,5 +96,7 @@ def instance_path() -> str | None:
     path = os.environ.get("HELPDESK_INSTANCE_PATH")
     return str(Path(path).resolve()) if path else None
 
+
+MAX_REMEMBER_SECONDS = 30 * 86400
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -134,7 +134,7 @@ def seed(base_url: str) -> str:
 
 
 def save_summary(instance: Path, summary: str) -> None:
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = instance / SUMMARY_FILE
     path.write_text(summary)
     path.chmod(0o600)

@@ -193,8 +193,15 @@ class Agent(UserMixin, db.Model):
 
     org: Mapped[Organization] = relationship(lazy="joined")
 
+    # The sign-in this request came with (see auth.py); Flask-Login stores its key.
+    session_key = None  # the session cookie's key
+    session_id = None  # its agent_sessions row
+
     def get_id(self) -> str:
         return self.public_id
+
+    def get_session_key(self) -> str | None:
+        return self.session_key
 
     @property
     def is_active(self) -> bool:
@@ -480,6 +487,27 @@ class LoginAttempt(db.Model):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AgentSession(db.Model):
+    """One sign-in: the session cookie names it by a key only its hash is stored of.
+
+    Ended by logout, by `auth.end_sessions` (password change, deactivation), or by the
+    idle and absolute timeouts. A "keep me signed in" sign-in also has a remember token
+    (hashed here too), replaced each time it restores the session.
+    """
+
+    __tablename__ = "agent_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember_hash: Mapped[str | None] = mapped_column(String(64))
+    remember_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    address: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LiveEvent(db.Model):

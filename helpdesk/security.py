@@ -1,10 +1,9 @@
 """Response headers that every page carries, and who may log in."""
 
 from flask import Flask, request
-from sqlalchemy import bindparam, select
 
-from .extensions import db, login_manager
-from .models import Agent
+from . import auth
+from .extensions import login_manager
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
@@ -13,17 +12,15 @@ CSP = (
 )
 
 
-# Every signed-in request loads its agent: the statement is built once (see db.execute).
-ACTIVE_AGENT = select(Agent).where(Agent.public_id == bindparam("public_id"), Agent.active.is_(True))
-
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
-
-    @login_manager.user_loader
-    def load_agent(public_id: str) -> Agent | None:
-        return db.session.scalar(ACTIVE_AGENT, {"public_id": public_id})
+    # The session cookie names a server-side sign-in (auth.py), not the agent.
+    login_manager.id_attribute = "get_session_key"
+    login_manager.user_loader(auth.load_session)
+    login_manager.request_loader(auth.load_remembered)
+    app.after_request(auth.set_remember_cookie)
 
     @app.after_request
     def add_security_headers(response):

@@ -7,10 +7,11 @@ without it each test gets its own SQLite file.
 import os
 
 import pytest
-from flask_login import FlaskLoginClient
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
-from helpdesk import classify, create_app
+from helpdesk import auth, classify, create_app
+from helpdesk.db import write_transaction
 from helpdesk.extensions import db
 
 from . import factories
@@ -57,6 +58,21 @@ def app_config(tmp_path, database_url=None) -> dict:
     }
 
 
+class SignedInClient(FlaskClient):
+    """`app.test_client(user=agent)`: a client signed in as `agent` through a real
+    server-side session (what Flask-Login's FlaskLoginClient does, for our sessions)."""
+
+    def __init__(self, *args, user=None, fresh_login=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None:
+            with write_transaction():
+                agent = db.session.merge(user)
+                auth.start_session(agent)
+            with self.session_transaction() as session:
+                session["_user_id"] = agent.session_key
+                session["_fresh"] = fresh_login
+
+
 @pytest.fixture
 def database_url(tmp_path, pg_schema):
     return pg_schema or f"sqlite:///{tmp_path / 'test.db'}"
@@ -66,7 +82,7 @@ def database_url(tmp_path, pg_schema):
 def app(tmp_path, database_url, monkeypatch):
     monkeypatch.setenv("HELPDESK_INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app(app_config(tmp_path, database_url))
-    app.test_client_class = FlaskLoginClient
+    app.test_client_class = SignedInClient
     with app.app_context():
         if PG_URL:
             tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)

@@ -2,7 +2,9 @@
 
 A Slack or webhook URL is checked before every delivery: only http/https, and every
 address the host resolves to must be public (no loopback, private, link-local, shared,
-reserved or multicast range) unless WEBHOOK_ALLOW_PRIVATE is on. The connection then
+reserved or multicast range, nor site-local IPv6; an IPv6 address that carries an IPv4 one --
+IPv4-mapped, -compatible, -translated, NAT64, 6to4 -- is judged by that IPv4 address)
+unless WEBHOOK_ALLOW_PRIVATE is on. The connection then
 goes to the address that was checked, so a DNS answer that changes between the check
 and the connect (rebinding) cannot redirect it. Redirects are not followed.
 """
@@ -32,9 +34,25 @@ class Target:
     address: str
 
 
+# IPv6 ranges whose last 32 bits are an IPv4 address that the packets end up at:
+# IPv4-compatible (::a.b.c.d), IPv4-mapped (::ffff:a.b.c.d), IPv4-translated
+# (::ffff:0:a.b.c.d) and the well-known NAT64 prefix (64:ff9b::a.b.c.d).
+_EMBEDDING_IPV4 = tuple(
+    ipaddress.IPv6Network(net) for net in ("::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96")
+)
+# Not global, though Python's `is_global` may say so: local-use NAT64, and site-local space.
+_NOT_PUBLIC_V6 = tuple(ipaddress.IPv6Network(net) for net in ("64:ff9b:1::/48", "fec0::/10"))
+
+
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    """Whether the address, and any IPv4 address it carries, is global unicast."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if any(address in net for net in _NOT_PUBLIC_V6):
+            return False
+        if any(address in net for net in _EMBEDDING_IPV4):
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        elif address.sixtofour is not None:  # 6to4, 2002:aabb:ccdd::/48
+            address = address.sixtofour
     return address.is_global and not address.is_multicast
 
 

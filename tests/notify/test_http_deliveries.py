@@ -204,6 +204,17 @@ REFUSED = [
     "http://[fd00::1]/",
     "http://[::ffff:127.0.0.1]/",
     "http://224.0.0.1/",
+    # IPv6 forms that carry an IPv4 address, and site-local space
+    "http://[::7f00:1]/",  # IPv4-compatible 127.0.0.1
+    "http://[::a00:5]/",  # IPv4-compatible 10.0.0.5
+    "http://[::ffff:0:7f00:1]/",  # IPv4-translated 127.0.0.1
+    "http://[64:ff9b::7f00:1]/",  # NAT64 127.0.0.1
+    "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 169.254.169.254
+    "http://[64:ff9b:1::a00:5]/",  # local-use NAT64
+    "http://[2002:7f00:1::]/",  # 6to4 127.0.0.1
+    "http://[2002:c0a8:10a::1]/",  # 6to4 192.168.1.10
+    "http://[fec0::1]/",
+    "http://[feff::1]/",
 ]
 
 
@@ -220,6 +231,13 @@ def test_private_loopback_and_link_local_targets_are_refused(url):
 def test_only_plain_http_urls_are_accepted(url):
     with pytest.raises(BlockedURL):
         resolve(url, allow_private=True)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[64:ff9b::808:808]/", "http://[2002:808:808::1]/", "http://[2606:4700::1111]/"]
+)
+def test_ipv6_forms_of_public_addresses_are_accepted(url):
+    assert resolve(url, allow_private=False).address == url[8:-2]
 
 
 def test_allowing_private_targets_is_explicit():
