@@ -3,8 +3,10 @@
 import re
 
 import pytest
+from sqlalchemy import func, select
 
 from helpdesk.extensions import db
+from helpdesk.models import Message, Ticket
 
 from .. import factories
 from .conftest import HX
@@ -74,6 +76,9 @@ TICKET_REQUESTS = [("GET", u) for u in PAGES if "{ref}" in u] + [
 @pytest.mark.parametrize("method, url", TICKET_REQUESTS)
 @pytest.mark.parametrize("partial", [False, True])
 def test_another_organizations_ticket_is_404(app, ticket, other_org, method, url, partial):
+    before = db.session.execute(
+        select(Ticket.priority, Ticket.status, Ticket.updated_at).where(Ticket.id == ticket.id)
+    ).one()
     stranger = factories.make_agent(other_org)
     client = app.test_client(user=stranger)
     response = client.open(
@@ -83,9 +88,13 @@ def test_another_organizations_ticket_is_404(app, ticket, other_org, method, url
         headers=HX if partial else {},
     )
     assert response.status_code == 404
-    with app.app_context():
-        db.session.expire_all()
-    assert db.session.get(type(ticket), ticket.id).priority == ticket.priority
+    # A fresh read of the row, not the identity-mapped object the factory returned.
+    fresh = db.session.execute(
+        select(Ticket.priority, Ticket.status, Ticket.updated_at).where(Ticket.id == ticket.id)
+    ).one()
+    assert (fresh.priority, fresh.status) == (before.priority, before.status)
+    assert fresh.updated_at == before.updated_at
+    assert db.session.scalar(select(func.count(Message.id)).where(Message.ticket_id == ticket.id)) == 0
 
 
 def test_same_number_in_another_organization_is_that_organizations_ticket(app, org, other_org):
@@ -109,7 +118,7 @@ def test_another_organizations_notification_is_404(app, org, other_org):
     assert response.status_code == 404
     db.session.expire_all()
     assert db.session.get(Notification, notification.id).read_at is None
-    assert agent  # the assignee
+    assert notification.agent_id == agent.id  # it was the assignee's
 
 
 def test_desk_pages_carry_security_headers_and_no_store(nina_client, org):

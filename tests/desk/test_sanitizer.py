@@ -14,7 +14,7 @@ from helpdesk import audit
 from helpdesk.customers import CustomerRef
 from helpdesk.db import write_transaction
 from helpdesk.extensions import db
-from helpdesk.markdown import ALLOWED_TAGS
+from helpdesk.markdown import ALLOWED_TAGS, render_markdown
 from helpdesk.models import MessageRole
 from helpdesk.tickets import NewMessage, NewTicket, create_ticket
 
@@ -204,21 +204,42 @@ def test_links_keep_safe_urls_with_rel(reader, org):
     assert all(link.get("rel") == "nofollow noopener noreferrer" for link in links)
 
 
-@pytest.mark.parametrize(
-    "name, description",
-    [
-        ("brackets", "[" * 65536),
-        ("nested lists", "- " * 32768),
-        ("nested quotes", "> " * 32768),
-        ("emphasis", "*a" * 32768),
-        ("links", "[a](" * 16384),
-    ],
-)
-def test_render_cost_is_bounded(reader, org, name, description):
-    """64 KiB of pathological Markdown creates (render + sanitize + store) in under 2 s."""
+PATHOLOGICAL = {
+    "brackets": "[",
+    "nested lists": "- ",
+    "nested quotes": "> ",
+    "emphasis": "*a",
+    "links": "[a](",
+}
+
+
+def render_cpu(text: str) -> float:
+    """The least CPU time of three renders (Markdown and sanitizer): this process's own time,
+    which other processes on the machine do not add to."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        render_markdown(text)
+        best = min(best, time.process_time() - started)
+    return max(best, 1e-4)
+
+
+@pytest.mark.parametrize("name", PATHOLOGICAL)
+def test_pathological_markdown_costs_linear_time(name):
+    """Rendering grows with the text, not with its square: four times the text costs well
+    under sixteen times the CPU (a quadratic renderer's ratio). Wall-clock limits live in
+    bench/render_cost.py."""
+    unit = PATHOLOGICAL[name]
+    small, large = unit * (16384 // len(unit)), unit * (65536 // len(unit))
+    ratio = render_cpu(large) / render_cpu(small)
+    assert ratio < 10, f"{name}: 4x the text cost {ratio:.1f}x the CPU"
+
+
+@pytest.mark.parametrize("name", PATHOLOGICAL)
+def test_64_kib_of_pathological_markdown_opens_and_shows_a_ticket(reader, org, name):
+    description = PATHOLOGICAL[name] * (65536 // len(PATHOLOGICAL[name]))
     assert len(description) == 65536
     customer = factories.make_customer(org)
-    started = time.perf_counter()
     with write_transaction():
         ticket = create_ticket(
             db.session.merge(org),
@@ -228,8 +249,4 @@ def test_render_cost_is_bounded(reader, org, name, description):
             audit.Actor(label="test"),
         )
         reference = ticket.reference
-    elapsed = time.perf_counter() - started
-    assert elapsed < 2.0, f"{name}: {elapsed:.2f} s"
-    started = time.perf_counter()
     assert reader.get(f"/tickets/{reference}").status_code == 200
-    assert time.perf_counter() - started < 2.0
