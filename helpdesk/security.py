@@ -2,8 +2,9 @@
 
 from flask import Flask, request
 
-from . import auth
+from . import auth, logs
 from .extensions import login_manager
+from .validation import InvalidValue
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
@@ -13,7 +14,30 @@ CSP = (
 
 
 
+def check_request_values() -> None:
+    """before_request: every query, form and path value is one a database can store.
+
+    The API checks its JSON bodies field by field (api/schemas.py); this covers the rest.
+    A NUL byte is refused with InvalidValue naming the field (a 400), before any view
+    queries with it: PostgreSQL cannot hold one in text and would fail with a 500.
+    """
+    sources = [request.args.items(multi=True), (request.view_args or {}).items()]
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.mimetype in (
+        "application/x-www-form-urlencoded", "multipart/form-data"
+    ):
+        sources.append(request.form.items(multi=True))
+    for items in sources:
+        for name, value in items:
+            if "\x00" in name:
+                raise InvalidValue(logs.escape(name), "names must not contain NUL characters")
+            if isinstance(value, str) and "\x00" in value:
+                raise InvalidValue(name, "must not contain NUL characters")
+
+
 def init_app(app: Flask) -> None:
+    logs.init_app(app)
+    # First of all the before_request functions: CSRF protection reads the form too.
+    app.before_request_funcs.setdefault(None, []).insert(0, check_request_values)
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     # The session cookie names a server-side sign-in (auth.py), not the agent.
