@@ -7,11 +7,13 @@ from .extensions import login_manager
 from .validation import InvalidValue
 
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    # No remote images: a ticket's Markdown cannot make agents' browsers fetch from elsewhere.
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
     "form-action 'self'"
 )
 
+HSTS = "max-age=31536000"  # a year; sent only when BASE_URL is https (see config.load)
 
 
 def check_request_values() -> None:
@@ -46,6 +48,8 @@ def init_app(app: Flask) -> None:
     login_manager.request_loader(auth.load_remembered)
     app.after_request(auth.set_remember_cookie)
 
+    hsts = app.config["BASE_URL"].lower().startswith("https://")
+
     @app.after_request
     def add_security_headers(response):
         headers = response.headers
@@ -53,6 +57,9 @@ def init_app(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if hsts:
+            headers.setdefault("Strict-Transport-Security", HSTS)
         # Nothing but the static files is cached: pages carry agents' work and CSRF tokens,
         # API answers carry customers' data. (Deciding by path, not by who is signed in,
         # spares API requests loading a user they don't have.)
