@@ -407,6 +407,26 @@ class Notification(db.Model):
     ticket: Mapped[Ticket | None] = relationship()
 
 
+class CannedReply(db.Model):
+    """A saved reply: the organization's (no agent) or one agent's own."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (Index("ix_canned_replies_org", "org_id", "agent_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def shared(self) -> bool:
+        return self.agent_id is None
+
+
 class OutboxMessage(db.Model):
     """A pending delivery (email, Slack, webhook), written in the transaction that caused it."""
 

@@ -6,8 +6,9 @@
 // in when the agent started editing meanwhile) and made once the agent is done.
 // Only the live element's own refresh is held back: what the agent did inside it (say,
 // "Mark all as read" in the open bell, which targets the bell) swaps in at once.
+// Tickets selected for a bulk action count as a control in use too.
 function isBusy(element) {
-  return Boolean(element.querySelector(".editing")) || element.hasAttribute("open");
+  return Boolean(element.querySelector(".editing, input[data-bulk]:checked")) || element.hasAttribute("open");
 }
 
 function liveRefresh(event) {
@@ -44,15 +45,17 @@ document.addEventListener("toggle", (event) => {
   }
 }, true);
 
-document.addEventListener("htmx:afterSettle", () => {
+function catchUp() {
   document.querySelectorAll("[data-live][data-missed]").forEach((element) => {
-    if (!element.querySelector(".editing") && !element.hasAttribute("open")) {
+    if (!isBusy(element)) {
       const missed = element.dataset.missed;
       delete element.dataset.missed;
       htmx.trigger(document.body, missed);
     }
   });
-});
+}
+
+document.addEventListener("htmx:afterSettle", catchUp);
 
 // Escape cancels an in-place edit.
 document.addEventListener("keydown", (event) => {
@@ -134,6 +137,12 @@ function writeMessage(kind) {
   return true;
 }
 
+function toggleSelected() {
+  const box = currentRow() && currentRow().querySelector("input[data-bulk]");
+  if (box) box.click();
+  return Boolean(box);
+}
+
 function clickShortcut(name) {
   const control = document.querySelector(`[data-shortcut="${name}"]`);
   if (control) control.click();
@@ -167,6 +176,7 @@ const SHORTCUTS = {
   r: () => writeMessage("reply"),
   n: () => writeMessage("note"),
   a: () => clickShortcut("assign-me"),
+  x: toggleSelected,
   "/": focusSearch,
   "?": toggleShortcuts,
 };
@@ -260,4 +270,72 @@ document.addEventListener("htmx:afterSettle", (event) => {
   beforeSwap.delete(event.detail.xhr);
   if (saved.focus) restoreFocus(saved.focus);
   if (saved.rows) announceArrivals(saved.rows);
+});
+
+// Canned replies: the picker on the reply box, opened from its summary or by typing "/"
+// at the start of an empty box; a chosen reply is inserted where the cursor is.
+function openPicker() {
+  const picker = document.getElementById("canned-picker");
+  if (!picker) return false;
+  picker.open = true;
+  picker.querySelector("input[type=search]").focus();
+  return true;
+}
+
+function insertReply(text) {
+  const box = document.getElementById("reply-body");
+  if (!box) return;
+  const start = box.selectionStart, end = box.selectionEnd;
+  box.value = box.value.slice(0, start) + text + box.value.slice(end);
+  box.selectionStart = box.selectionEnd = start + text.length;
+  document.getElementById("canned-picker").open = false;
+  box.focus();
+  box.dispatchEvent(new Event("input", { bubbles: true }));  // the preview follows
+}
+
+document.addEventListener("keydown", (event) => {
+  const box = event.target;
+  if (event.key !== "/" || !(box instanceof HTMLTextAreaElement) || box.id !== "reply-body") return;
+  if (box.value.trim() === "" && openPicker()) event.preventDefault();
+});
+
+document.addEventListener("click", (event) => {
+  const choice = event.target instanceof Element && event.target.closest("#canned-picker [data-insert]");
+  if (choice) insertReply(choice.dataset.insert);
+});
+
+document.addEventListener("keydown", (event) => {
+  const picker = event.target instanceof Element && event.target.closest("#canned-picker");
+  if (!picker) return;
+  const choices = Array.from(picker.querySelectorAll("[data-insert]"));
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    const next = step(choices, document.activeElement, event.key === "ArrowDown" ? 1 : -1);
+    if (next) {
+      next.focus();
+      event.preventDefault();
+    }
+  } else if (event.key === "Escape") {
+    picker.open = false;
+    document.getElementById("reply-body").focus();
+    event.preventDefault();
+  }
+});
+
+// Bulk selection: "all on this page", the count on the bar, and a held live refresh
+// made once nothing is selected any more.
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (!(box instanceof HTMLInputElement)) return;
+  const queue = box.closest("#queue");
+  if (!queue || !(box.hasAttribute("data-bulk") || box.hasAttribute("data-bulk-all"))) return;
+  const boxes = Array.from(queue.querySelectorAll("input[data-bulk]"));
+  if (box.hasAttribute("data-bulk-all")) boxes.forEach((other) => { other.checked = box.checked; });
+  const chosen = boxes.filter((other) => other.checked).length;
+  const all = queue.querySelector("input[data-bulk-all]");
+  if (all) all.checked = chosen === boxes.length;
+  const count = document.querySelector("#bulk [data-bulk-count]");
+  if (count) count.textContent = chosen ? `${chosen} selected` : "Select tickets to change several at once";
+  const bar = document.getElementById("bulk");
+  if (bar) bar.classList.toggle("selecting", chosen > 0);
+  if (!chosen) catchUp();
 });

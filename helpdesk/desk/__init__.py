@@ -3,13 +3,14 @@
 from flask import Blueprint
 
 from ..auth import require_agent
-from . import header, queue, ticket
+from . import bulk, canned, header, queue, ticket
 from .pages import desk_header, when
 
 bp = Blueprint("desk", __name__)
 bp.before_request(require_agent)
 bp.add_app_template_filter(when)
 bp.add_app_template_global(desk_header)
+bp.add_app_template_global(ticket.shown_value)
 
 bp.add_url_rule("/", view_func=queue.queue)
 bp.add_url_rule("/tickets/<reference>", view_func=ticket.ticket)
@@ -28,3 +29,11 @@ bp.add_url_rule("/notifications/read", view_func=header.read_all, methods=["POST
 bp.add_url_rule(
     "/notifications/<int:notification_id>/read", view_func=header.read_one, methods=["POST"]
 )
+bp.add_url_rule("/canned", "canned_replies", view_func=canned.index)
+bp.add_url_rule("/canned", "create_canned_reply", view_func=canned.create, methods=["POST"])
+bp.add_url_rule("/canned/<public_id>", "update_canned_reply", view_func=canned.update, methods=["POST"])
+bp.add_url_rule(
+    "/canned/<public_id>/delete", "delete_canned_reply", view_func=canned.delete, methods=["POST"]
+)
+bp.add_url_rule("/tickets/<reference>/canned", "canned_picker", view_func=canned.picker)
+bp.add_url_rule("/tickets/bulk", view_func=bulk.bulk, methods=["POST"])

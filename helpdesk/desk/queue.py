@@ -22,6 +22,7 @@ from ..models import (
     Ticket,
     ticket_tags,
 )
+from . import bulk
 
 QUEUES = {"mine": "Mine", "unassigned": "Unassigned", "open": "All open"}
 PAGE_SIZE = 25
@@ -212,9 +213,11 @@ def filter_choices(agent: Agent) -> dict:
     }
 
 
-def queue():
-    """The agent's queues; htmx swaps only the list when filters change."""
-    filters = parse_filters(request.args)
+def queue(status: int = 200, notice: str | None = None, keep=None, args=None):
+    """The agent's queues; htmx swaps only the list when filters change. A bulk action
+    answers with it too (for the filters of the page it was sent from, `args`), with its
+    `notice`, keeping the selection it was refused for."""
+    filters = parse_filters(request.args if args is None else args)
     counts = queue_counts(current_user, filters)
     tickets = queue_page(current_user, filters)
     pages = max(1, -(-counts[filters.queue] // PAGE_SIZE))
@@ -223,7 +226,9 @@ def queue():
         tags_of=tag_names([ticket.id for ticket in tickets]),
         reference_prefix=f"{current_user.org.ticket_prefix}-",
         statuses=list(Status), priorities=list(Priority),
+        versions=bulk.versions_of([ticket.id for ticket in tickets]), notice=notice,
+        selected=set(keep.getlist("ticket")) if keep else set(),
     )
     if not htmx.is_partial():
-        context |= filter_choices(current_user)
-    return render("desk/queue.html", "desk/_queue.html", **context)
+        context |= filter_choices(current_user) | bulk.choices(current_user)
+    return render("desk/queue.html", "desk/_queue.html", status, **context)

@@ -4,7 +4,7 @@ import json
 
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, htmx, tickets
@@ -71,6 +71,7 @@ def page(ticket: Ticket, status: int = 200, fragment_template: str = "desk/ticke
         context["events"] = timeline_of(ticket)
     if context["editing"] and (whole or fragment_template.endswith("_field_form.html")):
         context["choices"] = choices(ticket, context["editing"])
+        context["seen"] = version_of(ticket)
     return render("desk/ticket.html", fragment_template, status, **context)
 
 
@@ -113,6 +114,19 @@ def edit_field(reference: str, field: str):
     ticket = tickets.get_ticket_for(current_user, reference)
     field = _field_or_404(field)
     return page(ticket, fragment_template="desk/ticket/_field_form.html", field=field, editing=field)
+
+
+def shown_value(ticket: Ticket, field: str) -> str:
+    """A field's value in words, for the name of the control that edits it."""
+    if field == "status":
+        return ticket.status.replace("_", " ").title()
+    if field == "priority":
+        return ticket.priority.title()
+    if field == "category":
+        return ticket.category.name if ticket.category else "none"
+    if field == "assignee":
+        return ticket.assignee.name if ticket.assignee else "unassigned"
+    return ", ".join(tag.name for tag in ticket.tags) or "no tags"
 
 
 def choices(ticket: Ticket, field: str) -> list[tuple[str, str]]:
@@ -181,23 +195,102 @@ def changed(response, ticket: Ticket):
     return response
 
 
+# Safe concurrent edits. A ticket's version is its newest audit event: an edit form carries
+# the version its agent saw, and a change to the same field made since then refuses the edit.
+NEWEST_EVENT = select(func.max(TicketEvent.id)).where(TicketEvent.ticket_id == bindparam("ticket_id"))
+CHANGED_SINCE = (
+    select(TicketEvent.actor_label, TicketEvent.new_value, TicketEvent.created_at)
+    .where(
+        TicketEvent.ticket_id == bindparam("ticket_id"),
+        TicketEvent.field == bindparam("field"),
+        TicketEvent.id > bindparam("seen"),
+    )
+    .order_by(TicketEvent.id.desc())
+    .limit(1)
+)
+
+
+def version_of(ticket: Ticket) -> int:
+    return db.session.scalar(NEWEST_EVENT, {"ticket_id": ticket.id}) or 0
+
+
+def seen_version(form) -> int | None:
+    """The version an edit was made from; None when the client sent none (a script)."""
+    raw = form.get("seen", "").strip()
+    if not raw:
+        return None
+    if not raw.isdecimal() or len(raw) > 18:
+        raise InvalidValue("seen", "The version an edit was made from is a number.")
+    return int(raw)
+
+
+class Conflict(Exception):
+    """Someone changed the field since the agent saw it."""
+
+    def __init__(self, change: Row):
+        self.change = change
+
+
+def check_unchanged(ticket: Ticket, field: str, seen: int | None) -> None:
+    """Raise Conflict if `field` changed after version `seen`; the ticket's row is locked
+    first (PostgreSQL), so two edits made from the same version cannot both pass."""
+    if seen is None:
+        return
+    db.session.execute(select(Ticket.id).where(Ticket.id == ticket.id).with_for_update())
+    change = db.session.execute(
+        CHANGED_SINCE, {"ticket_id": ticket.id, "field": field, "seen": seen}
+    ).first()
+    if change is not None:
+        raise Conflict(change)
+
+
+def next_in_queue(agent: Agent, after: Ticket) -> Row | None:
+    """The ticket to work on next: the agent's own in queue order, else the unassigned."""
+    for assignee in (agent.id, None):
+        row = db.session.execute(
+            select(Ticket.number, Ticket.subject)
+            .where(
+                Ticket.org_id == agent.org_id, Ticket.assignee_id == assignee,
+                Ticket.status.in_([Status.OPEN, Status.IN_PROGRESS]), Ticket.id != after.id,
+            )
+            .order_by(Ticket.priority.desc(), Ticket.created_at, Ticket.id)
+            .limit(1)
+        ).first()  # fmt: skip
+        if row is not None:
+            return row
+    return None
+
+
 def save_field(reference: str, field: str):
     """Save a field in one transaction with its audit event; swap the field back."""
     ticket = tickets.get_ticket_for(current_user, reference)
     field = _field_or_404(field)
     raw = request.form.get(field, "")
     try:
+        seen = seen_version(request.form)
         with write_transaction():
             ticket = db.session.merge(ticket)
+            check_unchanged(ticket, field, seen)
             apply_field(ticket, field, raw, audit.Actor.of(current_user))
     except InvalidValue as error:
         return page(
             ticket, 422, "desk/ticket/_field_form.html",
             field=field, editing=field, error=error.message, value=raw,
-        )
+        )  # fmt: skip
+    except Conflict as conflict:
+        db.session.refresh(ticket)
+        stale = {"field": field, "change": conflict.change, "mine": raw.strip()}
+        return page(
+            ticket, 409, "desk/ticket/_field.html", field=field,
+            conflict=stale | {"seen": version_of(ticket)},
+        )  # fmt: skip
     if not htmx.is_partial():
         return redirect(url_for("desk.ticket", reference=ticket.reference), code=303)
-    return changed(page(ticket, fragment_template="desk/ticket/_field.html", field=field), ticket)
+    after = {}
+    if field == "status" and ticket.status in (Status.RESOLVED, Status.CLOSED):
+        after["next_ticket"] = next_in_queue(current_user, ticket)
+        after["next_prefix"] = ticket.org.ticket_prefix
+    return changed(page(ticket, fragment_template="desk/ticket/_field.html", field=field, **after), ticket)
 
 
 def post_message(reference: str):

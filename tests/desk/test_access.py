@@ -21,6 +21,9 @@ PAGES = [
     "/tickets/{ref}/fields/priority",
     "/tickets/{ref}/fields/tags/edit",
     "/notifications",
+    "/notifications/bell",
+    "/canned",
+    "/tickets/{ref}/canned?q=x",
     "/events/?after=0",
 ]
 WRITES = [
@@ -30,6 +33,8 @@ WRITES = [
     ("/preview", {"body": "x"}),
     ("/availability", {"availability": "away"}),
     ("/notifications/read", {}),
+    ("/canned", {"title": "Hello", "body": "Hi there"}),
+    ("/tickets/bulk", {"priority": "HIGH"}),
 ]
 TICKET_URLS = [url for url in PAGES if "{ref}" in url] + [url for url, _ in WRITES if "{ref}" in url]
 
