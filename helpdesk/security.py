@@ -1,6 +1,6 @@
 """Response headers that every page carries, and who may log in."""
 
-from flask import Flask, request
+from flask import Flask, abort, request
 
 from . import auth, logs
 from .extensions import login_manager
@@ -17,13 +17,16 @@ HSTS = "max-age=31536000"  # a year; sent only when BASE_URL is https (see confi
 
 
 def check_request_values() -> None:
-    """before_request: every query, form and path value is one a database can store.
+    """before_request: every query and form value is one a database can store.
 
     The API checks its JSON bodies field by field (api/schemas.py); this covers the rest.
+    A path value holding a NUL names nothing that exists: 404, as any unknown reference.
     A NUL byte is refused with InvalidValue naming the field (a 400), before any view
     queries with it: PostgreSQL cannot hold one in text and would fail with a 500.
     """
-    sources = [request.args.items(multi=True), (request.view_args or {}).items()]
+    if any("\x00" in str(value) for value in (request.view_args or {}).values()):
+        abort(404)
+    sources = [request.args.items(multi=True)]
     if request.method not in ("GET", "HEAD", "OPTIONS") and request.mimetype in (
         "application/x-www-form-urlencoded", "multipart/form-data"
     ):
