@@ -17,6 +17,7 @@ from .worker import retry as retry_message
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 PAGE_SIZE = 50
+LAST_PAGE = 10_000  # beyond it a page number is a typo, not a page
 
 
 @bp.before_request
@@ -71,7 +72,9 @@ def _status_arg() -> OutboxStatus:
 def outbox():
     """The organization's deliveries: pending, failed with their error, or sent."""
     status = _status_arg()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = request.args.get("page", 1, type=int)
+    if not 1 <= page <= LAST_PAGE:
+        abort(422, description=f"page: a page number from 1 to {LAST_PAGE}.")
     org_rows = select(OutboxMessage).where(OutboxMessage.org_id == current_user.org_id)
     newest_first = OutboxMessage.id.desc()
     messages = list(

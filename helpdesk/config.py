@@ -79,6 +79,9 @@ def load(app: Flask, test_config: dict | None) -> None:
         raise RuntimeError(
             "No secret key: set HELPDESK_SECRET_KEY or run `helpdesk init` to create one."
         )
+    if app.config["BASE_URL"].lower().startswith("https://"):
+        # Served over HTTPS: cookies never travel in clear (security.py adds HSTS).
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
     if not 0 < app.config["REMEMBER_SECONDS"] <= MAX_REMEMBER_SECONDS:
         raise RuntimeError("REMEMBER_SECONDS must be between 1 and 30 days (2592000 s).")
     url = app.config.get("SQLALCHEMY_DATABASE_URI") or app.config["DATABASE_URL"]

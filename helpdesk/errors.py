@@ -6,6 +6,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from . import htmx
 from .api import errors as api_errors
+from .validation import InvalidValue
 
 MESSAGES = {
     400: "The request could not be understood.",
@@ -40,6 +41,15 @@ def init_app(app: Flask) -> None:
     def csrf_error(error):
         return render_error(400, "The form expired or lacks its security token. Reload and retry.")
 
+    @app.errorhandler(InvalidValue)
+    def invalid_value(error: InvalidValue):
+        """Bad input no view caught (e.g. a NUL in a query value): 400 naming the field."""
+        if _wants_json():
+            return api_errors.ApiError.invalid(
+                [{"field": error.field, "message": error.message}]
+            ).response()
+        return render_error(400, f"{error.field}: {error.message}")
+
     @app.errorhandler(HTTPException)
     def http_error(error):
         if error.code and error.code < 400:
@@ -48,5 +58,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error):
+        # The path is the client's: log records escape its control characters (logs.py).
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         return render_error(InternalServerError.code)

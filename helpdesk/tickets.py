@@ -95,10 +95,28 @@ def new_category_name(name: str) -> str:
     return name.strip()[:100]
 
 
-def category_named(org: Organization, name: str) -> Category:
-    """The category of that name, created when the organization has none."""
+# How many categories an organization may have for an API client to add one by naming it.
+MAX_API_CATEGORIES = 500
+
+
+def category_named(org: Organization, name: str, *, client_field: str | None = None) -> Category:
+    """The category of that name, created when the organization has none.
+
+    With `client_field` (a client's free-form name, not an admin's rule), creating one is
+    an InvalidValue of that field once the organization has MAX_API_CATEGORIES.
+    """
     category = find_category(org.id, name)
     if category is None:
+        if client_field is not None:
+            count = db.session.scalar(
+                select(func.count(Category.id)).where(Category.org_id == org.id)
+            )
+            if count >= MAX_API_CATEGORIES:
+                raise InvalidValue(
+                    client_field,
+                    f"the organization has {MAX_API_CATEGORIES} categories, the most a client "
+                    "can add: use one of them",
+                )
         category = Category(org_id=org.id, name=new_category_name(name))
         db.session.add(category)
         db.session.flush()
@@ -133,9 +151,26 @@ def tags_named(org: Organization, names: list[str]) -> list[Tag]:
     return tags
 
 
+# The longest description a client may send (the API's MAX_TEXT, the desk's MAX_BODY): a
+# description made from messages is cut to it too, so that no create renders more.
+MAX_DESCRIPTION = 64 * 1024
+
+
 def transcript(messages: list[NewMessage]) -> str:
-    """A Markdown description made from a conversation, for tickets sent without one."""
-    return "\n\n".join(f"**{m.role.value.capitalize()}:** {m.content}" for m in messages)
+    """A Markdown description made from a conversation, for tickets sent without one:
+    at most MAX_DESCRIPTION characters, whole messages while they fit (the messages
+    themselves are kept whole)."""
+    parts, length = [], 0
+    for message in messages:
+        part = f"**{message.role.value.capitalize()}:** {message.content}"
+        added = len(part) + (2 if parts else 0)  # and the blank line before it
+        if length + added > MAX_DESCRIPTION:
+            if not parts:
+                parts.append(part[: MAX_DESCRIPTION - 1] + "…")
+            break
+        parts.append(part)
+        length += added
+    return "\n\n".join(parts)
 
 
 @dataclass(frozen=True)
@@ -266,7 +301,7 @@ def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, prepared: Prep
 
     category_id, category_source, confidence = prepared.category_id, None, None
     if category_id is None and new.category and new.create_category:
-        category_id = category_named(org, new.category).id
+        category_id = category_named(org, new.category, client_field="category").id
     if category_id is not None:
         category_source = CategorySource.API
     if decided.category:
