@@ -152,6 +152,7 @@ def login():
             if password_ok and agent and agent.active:
                 with write_transaction():
                     clear_failures(email)
+                    agent.last_sign_in_at = utcnow()
                 login_user(agent, remember=form.remember.data)
                 return redirect(safe_next(request.args.get("next")), code=303)
             with write_transaction():

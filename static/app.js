@@ -261,3 +261,26 @@ document.addEventListener("htmx:afterSettle", (event) => {
   if (saved.focus) restoreFocus(saved.focus);
   if (saved.rows) announceArrivals(saved.rows);
 });
+
+// A button with data-copy="<selector>" copies that element's text (an API key's secret, a tag id).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const source = document.querySelector(button.dataset.copy);
+  if (!source) return;
+  const text = source.textContent.trim();
+  const done = () => { button.textContent = "Copied"; };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done, () => selectText(source));
+  } else {
+    selectText(source);
+  }
+});
+
+function selectText(element) {
+  const range = document.createRange();
+  range.selectNodeContents(element);
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+}
