@@ -5,9 +5,10 @@ import pytest
 from helpdesk.models import Role
 
 from .. import factories
-from .conftest import HX
+from .conftest import HX, admin_events
 
-PAGES = ["/admin/", "/admin/outbox", "/admin/webhooks"]
+PAGES = ["/admin/", "/admin/agents", "/admin/api-keys", "/admin/categories", "/admin/tags",
+         "/admin/outbox", "/admin/webhooks"]
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -58,3 +59,24 @@ def test_a_deactivated_admin_is_refused_at_once(app, org, admin):
     with write_transaction():
         db.session.get(Agent, admin.id).active = False
     assert client.get("/admin/").status_code == 302
+
+
+WRITES = ["/admin/agents", "/admin/agents/x", "/admin/agents/x/deactivate", "/admin/agents/x/reactivate",
+          "/admin/agents/x/password", "/admin/api-keys", "/admin/api-keys/x/revoke", "/admin/categories",
+          "/admin/categories/x", "/admin/categories/x/archive", "/admin/categories/x/merge", "/admin/tags",
+          "/admin/tags/x", "/admin/tags/x/delete", "/admin/tags/x/merge"]
+
+
+@pytest.mark.parametrize("url", WRITES)
+def test_plain_agents_cannot_write(app, org, url):
+    agent = factories.make_agent(org)
+    assert app.test_client(user=agent).post(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", WRITES)
+def test_writes_without_a_csrf_token_are_refused(app, admin, url):
+    app.config["WTF_CSRF_ENABLED"] = True
+    client = app.test_client(user=admin)
+    response = client.post(url, data={"name": "x"}, headers=HX)
+    assert response.status_code == 400
+    assert admin_events() == []
