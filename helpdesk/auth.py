@@ -322,6 +322,7 @@ def login():
             if password_ok and agent and agent.active:
                 with write_transaction():
                     clear_failures(email)
+                    agent.last_sign_in_at = utcnow()
                     g.remember_cookie = start_session(
                         agent, remember=form.remember.data, address=request.remote_addr
                     )

@@ -17,12 +17,13 @@ import re
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import Flask, current_app
 
 from .extensions import db
-from .models import CategorySource, Ticket
+from .models import CategorySource, Ticket, utcnow
 
 TRAINING_LIMIT = 5000
 MAX_AGE = 300
@@ -41,7 +42,9 @@ class Model:
     word_counts: dict[int, Counter]
     totals: dict[int, int]
     vocabulary: int
-    trained_at: float
+    trained_at: float  # time.monotonic(), for its age
+    trained_on: datetime = field(default_factory=utcnow)  # the wall clock, to show
+    examples: int = 0  # how many tickets it learnt from
 
     def predict(self, text: str) -> tuple[int, float] | None:
         """The most probable category id and its posterior probability."""
@@ -93,6 +96,7 @@ def train(org_id: int) -> Model:
         totals={c: sum(word_counts[c].values()) for c in usable},
         vocabulary=vocabulary,
         trained_at=time.monotonic(),
+        examples=len(rows),
     )
 
 
@@ -137,6 +141,12 @@ def _retrain(app: Flask, org_id: int) -> None:
 def suggest(org_id: int, text: str) -> tuple[int, float] | None:
     """A category id and confidence for `text`, from the cached model."""
     return model(org_id).predict(text)
+
+
+def trained_at(org_id: int) -> datetime | None:
+    """When this process last trained the organization's model (each worker keeps its own)."""
+    cached = _models.get(org_id)
+    return cached.trained_on if cached else None
 
 
 def forget(org_id: int | None = None) -> None:

@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup
 from flask_migrate import upgrade
 
-from . import accounts, assignment, config, create_app, demo
+from . import accounts, admin_log, assignment, config, create_app, demo
 from .customers import upsert_customer
 from .db import write_transaction
 from .delivery import webhooks
@@ -99,14 +99,48 @@ def create_agent_command(org_slug, email, name, password, role, level, availabil
     click.echo(f"Created {agent.role} {agent.email} ({agent.level}, {agent.availability})")
 
 
+CLI = admin_log.Changer(label="helpdesk CLI", source="cli")
+
+
 @main.command("create-api-key")
 @click.option("--org", "org_slug", required=True)
 @click.option("--name", required=True)
-def create_api_key_command(org_slug, name):
+@click.option("--scope", type=click.Choice(["tickets", "admin"]), default="tickets", show_default=True,
+              help="admin also opens the admin API (categories, tags, routing rules).")
+def create_api_key_command(org_slug, name, scope):
     """Create an API key; the secret is printed once, alone on the last line."""
-    key, secret = _write(lambda: accounts.issue_api_key(_org(org_slug), name))
-    click.echo(f"Created API key {key.name!r} ({key.prefix}…). Store it now; it is not shown again:")
+
+    def action():
+        key, secret = accounts.issue_api_key(_org(org_slug), name, scope)
+        admin_log.record(key.org_id, CLI, "api_key.created", f"{key.name} ({key.prefix}…)", None, key.scope)
+        return key, secret
+
+    key, secret = _write(action)
+    click.echo(f"Created API key {key.name!r} ({key.prefix}…, scope {key.scope}). Store it now; it is not shown again:")
     click.echo(secret)
+
+
+@main.command("revoke-api-key")
+@click.option("--org", "org_slug", required=True)
+@click.option("--name", required=True)
+def revoke_api_key_command(org_slug, name):
+    """Revoke the organization's live API key of that name; refused from the next request."""
+
+    def action():
+        keys = accounts.live_keys_named(_org(org_slug).id, name)
+        if not keys:
+            raise click.ClickException(f"No live API key named {name!r}.")
+        if len(keys) > 1:
+            prefixes = ", ".join(f"{k.prefix}…" for k in keys)
+            raise click.ClickException(
+                f"{len(keys)} live keys are named {name!r} ({prefixes}); revoke the one you mean at /admin/api-keys."
+            )
+        [key] = keys
+        accounts.revoke_api_key(key, CLI)
+        return key
+
+    key = _write(action)
+    click.echo(f"Revoked API key {key.name!r} ({key.prefix}…).")
 
 
 @main.command("create-customer")

@@ -26,7 +26,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .extensions import db
 
@@ -170,6 +170,8 @@ class Organization(db.Model):
     ticket_seq: Mapped[int] = mapped_column(Integer, default=0)
     monthly_quota: Mapped[int | None] = mapped_column(Integer)
     slack_webhook_url: Mapped[str | None] = mapped_column(String(500))
+    # The classifier's confidence below which a guess is not applied; None: the configured one.
+    classifier_threshold: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -189,6 +191,7 @@ class Agent(UserMixin, db.Model):
     capacity: Mapped[int] = mapped_column(Integer, default=20)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     org: Mapped[Organization] = relationship(lazy="joined")
@@ -228,6 +231,11 @@ class Customer(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class KeyScope(enum.StrEnum):
+    TICKETS = "tickets"  # everything the API did before scopes
+    ADMIN = "admin"  # also the admin API (categories, tags, routing rules)
+
+
 class ApiKey(db.Model):
     __tablename__ = "api_keys"
 
@@ -237,6 +245,7 @@ class ApiKey(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[KeyScope] = enum_column(KeyScope, default=KeyScope.TICKETS, server_default="tickets")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -244,26 +253,54 @@ class ApiKey(db.Model):
     org: Mapped[Organization] = relationship(lazy="joined")
 
 
+def name_key(name: str) -> str:
+    """What makes two category or tag names the same: case is ignored (as SQL's lower())."""
+    return name.strip().lower()
+
+
 class Category(db.Model):
     __tablename__ = "categories"
-    __table_args__ = (UniqueConstraint("org_id", "name"),)
+    # Unique ignoring case: `name_key` is the lower-cased name, kept in step by `_key`.
+    # (The older exact-name constraint stays: SQLite could only drop it by rebuilding the
+    # table, and the unique `name_key` implies it. Likewise `name_key` is nullable there.)
+    __table_args__ = (
+        UniqueConstraint("org_id", "name"),
+        Index("uq_categories_org_name_key", "org_id", "name_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     name: Mapped[str] = mapped_column(String(100))
+    name_key: Mapped[str] = mapped_column(String(100), nullable=True)
+    # An archived category is no longer offered or matched; its tickets keep it.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @validates("name")
+    def _key(self, _attribute: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return name
 
 
 class Tag(db.Model):
     __tablename__ = "tags"
-    __table_args__ = (UniqueConstraint("org_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "name"),
+        Index("uq_tags_org_name_key", "org_id", "name_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
     name: Mapped[str] = mapped_column(String(60))
+    name_key: Mapped[str] = mapped_column(String(60), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @validates("name")
+    def _key(self, _attribute: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return name
 
 
 ticket_tags = Table(
@@ -521,4 +558,23 @@ class LiveEvent(db.Model):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     kind: Mapped[str] = mapped_column(String(30))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AdminEvent(db.Model):
+    """The admin audit log: who changed which setting, from what, to what, when."""
+
+    __tablename__ = "admin_events"
+    __table_args__ = (Index("ix_admin_events_org", "org_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    actor_label: Mapped[str] = mapped_column(String(120))
+    # Where the change came from: "web" (the admin pages), "api" or "cli".
+    source: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(255))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

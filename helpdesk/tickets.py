@@ -29,6 +29,7 @@ from .models import (
     Priority,
     Status,
     Tag,
+    name_key,
     Ticket,
     new_uuid,
     ticket_tags,
@@ -82,10 +83,12 @@ def check_quota(org: Organization) -> None:
 
 
 def find_category(org_id: int, name: str) -> Category | None:
-    """The organization's category of that name, ignoring case."""
+    """The organization's live (not archived) category of that name, ignoring case."""
     return db.session.scalar(
         select(Category).where(
-            Category.org_id == org_id, func.lower(Category.name) == name.strip().lower()
+            Category.org_id == org_id,
+            Category.name_key == name_key(name),
+            Category.archived_at.is_(None),
         )
     )
 
@@ -99,14 +102,19 @@ def new_category_name(name: str) -> str:
 MAX_API_CATEGORIES = 500
 
 
-def category_named(org: Organization, name: str, *, client_field: str | None = None) -> Category:
-    """The category of that name, created when the organization has none.
+def category_named(org: Organization, name: str, *, client_field: str | None = None) -> Category | None:
+    """The category of that name, created when the organization has none; None when the
+    name is an archived category's (archived categories are no longer matched).
 
     With `client_field` (a client's free-form name, not an admin's rule), creating one is
     an InvalidValue of that field once the organization has MAX_API_CATEGORIES.
     """
     category = find_category(org.id, name)
     if category is None:
+        if db.session.scalar(
+            select(Category.id).where(Category.org_id == org.id, Category.name_key == name_key(name))
+        ):
+            return None
         if client_field is not None:
             count = db.session.scalar(
                 select(func.count(Category.id)).where(Category.org_id == org.id)
@@ -139,10 +147,14 @@ def tags_by_id(org_id: int, public_ids: list[str]) -> list[Tag]:
 
 
 def tags_named(org: Organization, names: list[str]) -> list[Tag]:
-    """The organization's tags with these names, created when missing."""
+    """The organization's tags with these names (ignoring case), created when missing."""
     tags = []
-    for name in dict.fromkeys(n.strip()[:60] for n in names if n and n.strip()):
-        tag = db.session.scalar(select(Tag).where(Tag.org_id == org.id, Tag.name == name))
+    wanted: dict[str, str] = {}
+    for given in names:
+        if given and given.strip():
+            wanted.setdefault(name_key(given.strip()[:60]), given.strip()[:60])
+    for key, name in wanted.items():
+        tag = db.session.scalar(select(Tag).where(Tag.org_id == org.id, Tag.name_key == key))
         if tag is None:
             tag = Tag(org_id=org.id, name=name)
             db.session.add(tag)
@@ -301,12 +313,13 @@ def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, prepared: Prep
 
     category_id, category_source, confidence = prepared.category_id, None, None
     if category_id is None and new.category and new.create_category:
-        category_id = category_named(org, new.category, client_field="category").id
+        category = category_named(org, new.category, client_field="category")
+        category_id = category.id if category else None
     if category_id is not None:
         category_source = CategorySource.API
-    if decided.category:
-        category_id = category_named(org, decided.category).id
-        category_source = CategorySource.RULE
+    ruled = category_named(org, decided.category) if decided.category else None
+    if ruled is not None:
+        category_id, category_source = ruled.id, CategorySource.RULE
     guess = prepared.guess
     if category_id is None and guess and guess[1] >= current_app.config["CLASSIFIER_THRESHOLD"]:
         category_id, category_source, confidence = guess[0], CategorySource.AUTO, round(guess[1], 3)

@@ -339,3 +339,26 @@ document.addEventListener("change", (event) => {
   if (bar) bar.classList.toggle("selecting", chosen > 0);
   if (!chosen) catchUp();
 });
+
+// A button with data-copy="<selector>" copies that element's text (an API key's secret, a tag id).
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-copy]");
+  if (!button) return;
+  const source = document.querySelector(button.dataset.copy);
+  if (!source) return;
+  const text = source.textContent.trim();
+  const done = () => { button.textContent = "Copied"; };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done, () => selectText(source));
+  } else {
+    selectText(source);
+  }
+});
+
+function selectText(element) {
+  const range = document.createRange();
+  range.selectNodeContents(element);
+  const selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+}

@@ -20,7 +20,7 @@ def authenticate_request(secret: str | None) -> None:
     if key is None:
         raise ApiError(401, "UNAUTHORIZED", "Invalid or missing API key")
     # Plain values: a commit expires ORM objects, and these are read inside transactions.
-    g.org_id, g.key_name = key.org_id, key.name
+    g.org_id, g.key_name, g.key_scope = key.org_id, key.name, key.scope
 
 
 def current_org(*, lock: bool = False) -> Organization:

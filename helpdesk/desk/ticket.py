@@ -137,7 +137,9 @@ def choices(ticket: Ticket, field: str) -> list[tuple[str, str]]:
         return [(priority.value, priority.value.title()) for priority in Priority]
     if field == "category":
         categories = db.session.scalars(
-            select(Category).where(Category.org_id == ticket.org_id).order_by(Category.name)
+            select(Category)
+            .where(Category.org_id == ticket.org_id, Category.archived_at.is_(None))
+            .order_by(Category.name)
         )
         return [("", "No category")] + [(c.public_id, c.name) for c in categories]
     if field == "assignee":

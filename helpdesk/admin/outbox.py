@@ -1,34 +1,20 @@
 """Administration: the delivery outbox and outgoing webhooks of the admin's organization."""
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select, update
 
-from . import htmx
-from .auth import require_agent
-from .db import write_transaction
-from .delivery import webhooks
-from .extensions import db
-from .htmx import fragment, render
-from .models import OutboxMessage, OutboxStatus, Ticket, Webhook, utcnow
-from .validation import InvalidValue
-from .worker import retry as retry_message
+from .. import htmx
+from ..db import write_transaction
+from ..delivery import webhooks
+from ..extensions import db
+from ..htmx import fragment, render
+from ..models import OutboxMessage, OutboxStatus, Ticket, Webhook, utcnow
+from ..validation import InvalidValue
+from ..worker import retry as retry_message
+from . import PAGE_SIZE, bp, page
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-PAGE_SIZE = 50
 LAST_PAGE = 10_000  # beyond it a page number is a typo, not a page
-
-
-@bp.before_request
-def require_admin():
-    """Every admin page is for a signed-in admin."""
-    refused = require_agent()
-    if refused is not None:
-        return refused
-    if not current_user.is_admin:
-        abort(403)
-    return None
 
 
 def describe(message: OutboxMessage, tickets: dict[int, Ticket]) -> dict:
@@ -142,7 +128,7 @@ def _webhooks_page(status: int = 200, **context):
     context.setdefault("hooks", webhooks.org_webhooks(current_user.org))
     context.setdefault("events", webhooks.EVENTS)
     context.setdefault("form", {})
-    return render("admin/webhooks.html", "admin/webhooks.html", status, **context)
+    return page("admin/_webhooks.html", "Webhooks", status, **context)
 
 
 @bp.get("/webhooks")
