@@ -7,15 +7,18 @@ PORT ?= 5000
 WORKERS ?= 2
 VENDOR := static/vendor
 
-.PHONY: run test install assets lint bench clean
+.PHONY: run test install assets lint bench clean chromium
 
 run: install
-	HELPDESK_BASE_URL=$${HELPDESK_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/helpdesk init
-	HELPDESK_BASE_URL=$${HELPDESK_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/helpdesk seed-demo --if-empty
-	HELPDESK_BASE_URL=$${HELPDESK_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/helpdesk serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	HELPDESK_BASE_URL=$${HELPDESK_BASE_URL:-http://$(HOST):$(PORT)} \
+		$(BIN)/helpdesk serve --init --seed-demo --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-test: install
+test: install chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The browser tests drive Debian's Chromium; say how to get it rather than fail in Playwright.
+chromium:
+	@test -x /usr/bin/chromium || { echo "make test needs Chromium at /usr/bin/chromium: sudo apt-get install chromium"; exit 1; }
 
 install: $(VENV)/.installed assets
 
@@ -30,7 +33,6 @@ $(VENDOR)/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
-	cp node_modules/htmx-ext-sse/dist/sse.min.js $(VENDOR)/htmx-sse.min.js
 	cp node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/pico.min.css
 	touch $@
 

@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy.engine import make_url
 
 from . import config
 
@@ -50,6 +49,8 @@ def _private_files(app: Flask) -> None:
     """The instance folder and a new SQLite database are created readable by their owner
     only (0700, 0600); SQLite gives its -wal and -shm files the database file's mode.
     Existing files keep the mode they have."""
+    from sqlalchemy.engine import make_url
+
     Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     database = url.database

@@ -10,25 +10,55 @@ import threading
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import FlaskGroup
-from flask_migrate import upgrade
 
-from . import accounts, admin_log, assignment, config, create_app, demo
-from .customers import upsert_customer
-from .db import write_transaction
-from .delivery import webhooks
-from .extensions import db
-from .models import Agent, Availability, Level, Organization, Role
-from .validation import InvalidValue
+from . import config, create_app
+from .enums import WEBHOOK_EVENTS, Availability, Level, Role
+
+# Commands import what they use when they run: `helpdesk --help` builds no app and loads
+# no database layer.
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True)
+class HelpdeskGroup(FlaskGroup):
+    """Flask's command group, listing and finding our own commands without building the
+    app or loading plugins; Flask's and Flask-Migrate's are found as Flask finds them."""
+
+    def list_commands(self, ctx):
+        return sorted(self.commands)
+
+    def get_command(self, ctx, name):
+        if name in self.commands:
+            return self.commands[name]
+        return super().get_command(ctx, name)
+
+
+class Migrations(click.Group):
+    """`helpdesk db ...`: Flask-Migrate's commands, imported when one is used."""
+
+    def _db(self):
+        from flask_migrate.cli import db
+
+        return db
+
+    def list_commands(self, ctx):
+        return self._db().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        return self._db().get_command(ctx, name)
+
+
+@click.group(cls=HelpdeskGroup, create_app=create_app, add_default_commands=True)
 def main():
     """Helpdesk: a self-hosted helpdesk for small support teams."""
 
 
-def _org(slug: str) -> Organization:
+main.add_command(Migrations("db", help="Migrate the database schema (Flask-Migrate: upgrade, current, ...)."))
+
+
+def _org(slug: str):
+    from . import accounts
+
     org = accounts.org_by_slug(slug)
     if org is None:
         raise click.ClickException(f"No organization with slug {slug!r}.")
@@ -37,6 +67,9 @@ def _org(slug: str) -> Organization:
 
 def _write(action):
     """Run `action` in one write transaction, turning bad values into a clean error."""
+    from .db import write_transaction
+    from .validation import InvalidValue
+
     try:
         with write_transaction():
             return action()
@@ -47,6 +80,9 @@ def _write(action):
 @main.command("init", with_appcontext=False)
 def init_command():
     """Create the instance folder and a secret key if needed, then migrate the schema."""
+    from flask import Flask
+    from flask_migrate import upgrade
+
     instance = Path(Flask("helpdesk", instance_path=config.instance_path()).instance_path)
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     secret_file = instance / "secret_key"
@@ -68,6 +104,8 @@ def init_command():
 @click.option("--slack-webhook-url")
 def create_org_command(name, slug, prefix, monthly_quota, slack_webhook_url):
     """Create an organization."""
+    from . import accounts
+
     org = _write(lambda: accounts.create_org(name, slug, prefix, monthly_quota, slack_webhook_url))
     click.echo(f"Created organization {org.slug} ({org.ticket_prefix})")
 
@@ -85,6 +123,8 @@ def create_org_command(name, slug, prefix, monthly_quota, slack_webhook_url):
 @click.option("--capacity", type=click.IntRange(min=0), default=20)
 def create_agent_command(org_slug, email, name, password, role, level, availability, capacity):
     """Create an agent who can sign in."""
+    from . import accounts, assignment
+
     def action():
         org = _org(org_slug)
         agent = accounts.create_agent(
@@ -99,7 +139,11 @@ def create_agent_command(org_slug, email, name, password, role, level, availabil
     click.echo(f"Created {agent.role} {agent.email} ({agent.level}, {agent.availability})")
 
 
-CLI = admin_log.Changer(label="helpdesk CLI", source="cli")
+def _cli_changer():
+    """Who the admin audit log names for a change made here."""
+    from . import admin_log
+
+    return admin_log.Changer(label="helpdesk CLI", source="cli")
 
 
 @main.command("create-api-key")
@@ -109,14 +153,18 @@ CLI = admin_log.Changer(label="helpdesk CLI", source="cli")
               help="admin also opens the admin API (categories, tags, routing rules).")
 def create_api_key_command(org_slug, name, scope):
     """Create an API key; the secret is printed once, alone on the last line."""
+    from . import accounts, admin_log
+
 
     def action():
         key, secret = accounts.issue_api_key(_org(org_slug), name, scope)
-        admin_log.record(key.org_id, CLI, "api_key.created", f"{key.name} ({key.prefix}…)", None, key.scope)
+        label = f"{key.name} ({key.prefix}…)"
+        admin_log.record(key.org_id, _cli_changer(), "api_key.created", label, None, key.scope)
         return key, secret
 
     key, secret = _write(action)
-    click.echo(f"Created API key {key.name!r} ({key.prefix}…, scope {key.scope}). Store it now; it is not shown again:")
+    click.echo(f"Created API key {key.name!r} ({key.prefix}…, scope {key.scope}).")
+    click.echo("Store it now; it is not shown again:")
     click.echo(secret)
 
 
@@ -125,6 +173,8 @@ def create_api_key_command(org_slug, name, scope):
 @click.option("--name", required=True)
 def revoke_api_key_command(org_slug, name):
     """Revoke the organization's live API key of that name; refused from the next request."""
+    from . import accounts
+
 
     def action():
         keys = accounts.live_keys_named(_org(org_slug).id, name)
@@ -133,10 +183,11 @@ def revoke_api_key_command(org_slug, name):
         if len(keys) > 1:
             prefixes = ", ".join(f"{k.prefix}…" for k in keys)
             raise click.ClickException(
-                f"{len(keys)} live keys are named {name!r} ({prefixes}); revoke the one you mean at /admin/api-keys."
+                f"{len(keys)} live keys are named {name!r} ({prefixes}); "
+                "revoke the one you mean at /admin/api-keys."
             )
         [key] = keys
-        accounts.revoke_api_key(key, CLI)
+        accounts.revoke_api_key(key, _cli_changer())
         return key
 
     key = _write(action)
@@ -150,6 +201,9 @@ def revoke_api_key_command(org_slug, name):
 @click.option("--name")
 def create_customer_command(org_slug, external_id, email, name):
     """Create a customer (or update the one with that external id or email)."""
+    from . import accounts
+    from .customers import upsert_customer
+
     if not external_id and not email:
         raise click.UsageError("Give --external-id or --email (or both).")
     if email and not accounts.EMAIL.match(email.strip()):
@@ -166,6 +220,10 @@ def create_customer_command(org_slug, external_id, email, name):
 @click.argument("availability", type=click.Choice([a.value for a in Availability]))
 def set_availability_command(org_slug, email, availability):
     """Set an agent's availability; becoming available pulls waiting tickets."""
+    from . import assignment
+    from .extensions import db
+    from .models import Agent
+
     def action():
         org = _org(org_slug)
         agent = db.session.scalar(
@@ -183,6 +241,10 @@ def set_availability_command(org_slug, email, availability):
 @click.option("--if-empty", is_flag=True, help="Do nothing when an organization exists.")
 def seed_demo_command(if_empty):
     """Create a demo organization with agents, customers, tickets and an API key."""
+    from . import demo
+    from .extensions import db
+    from .models import Organization
+
     if db.session.scalar(db.select(Organization.id).limit(1)) is not None:
         if not if_empty:
             raise click.ClickException("The database has data already; seed-demo needs it empty.")
@@ -197,10 +259,12 @@ def seed_demo_command(if_empty):
 @click.option("--org", "org_slug", required=True)
 @click.option("--url", required=True)
 @click.option("--secret", help="Signing secret (16-128 characters); generated when omitted.")
-@click.option("--event", "events", multiple=True, type=click.Choice(webhooks.EVENTS),
+@click.option("--event", "events", multiple=True, type=click.Choice(WEBHOOK_EVENTS),
               help="Repeat for several; none means every event.")
 def create_webhook_command(org_slug, url, secret, events):
     """Create an outgoing webhook; prints its signing secret alone on the last line."""
+    from .delivery import webhooks
+
     allow_private = bool(current_app.config["WEBHOOK_ALLOW_PRIVATE"])
     hook = _write(
         lambda: webhooks.create_webhook(
@@ -233,8 +297,19 @@ def worker_command():
 @click.option("--threads", default=4, type=int)
 @click.option("--outbox-worker/--no-outbox-worker", default=True,
               help="Also run `helpdesk worker` (on by default).")
-def serve_command(host, port, workers, threads, outbox_worker):
-    """Serve with gunicorn, and the outbox worker beside it, until interrupted."""
+@click.option("--init", "run_init", is_flag=True, help="First do what `helpdesk init` does.")
+@click.option("--seed-demo", is_flag=True, help="Then what `helpdesk seed-demo --if-empty` does.")
+def serve_command(host, port, workers, threads, outbox_worker, run_init, seed_demo):
+    """Serve with gunicorn, and the outbox worker beside it, until interrupted.
+
+    With --init and --seed-demo one process prepares the database and the demo before
+    serving (what `make run` does), instead of a cold start for each step.
+    """
+    ctx = click.get_current_context()
+    if run_init:
+        ctx.invoke(init_command)
+    if seed_demo:
+        ctx.invoke(seed_demo_command, if_empty=True)
     processes = [
         subprocess.Popen(
             [
@@ -242,6 +317,8 @@ def serve_command(host, port, workers, threads, outbox_worker):
                 "--config", "python:helpdesk.gunicorn_conf",
                 "--bind", f"{host}:{port}", "--workers", str(workers), "--threads", str(threads),
                 "--access-logfile", "-",
+                # The app is built once, before the workers fork, instead of once in each.
+                "--preload",
             ]
         )
     ]

@@ -28,6 +28,17 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from .enums import (
+    Availability,
+    CategorySource,
+    Channel,
+    Level,
+    MessageRole,
+    OutboxStatus,
+    Priority,
+    Role,
+    Status,
+)
 from .extensions import db
 
 
@@ -61,31 +72,11 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
-class Status(enum.StrEnum):
-    OPEN = "OPEN"
-    IN_PROGRESS = "IN_PROGRESS"
-    WAITING = "WAITING"
-    RESOLVED = "RESOLVED"
-    CLOSED = "CLOSED"
-
-
 OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS, Status.WAITING)
 # The same, as the SQL of a condition on `tickets.status`. Queries write it into the
 # statement rather than binding it: a database reads a partial index (ix_tickets_open*
 # below) only for a query whose condition it can see implies the index's.
 OPEN_SQL = f"status IN ({', '.join(repr(str(status)) for status in OPEN_STATUSES)})"
-
-
-class Priority(enum.StrEnum):
-    LOW = "LOW"
-    MEDIUM = "MEDIUM"
-    HIGH = "HIGH"
-    URGENT = "URGENT"
-    CRITICAL = "CRITICAL"
-
-    @property
-    def rank(self) -> int:
-        return list(Priority).index(self) + 1
 
 
 class PriorityType(TypeDecorator):
@@ -99,48 +90,6 @@ class PriorityType(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else list(Priority)[value - 1]
-
-
-class Channel(enum.StrEnum):
-    API = "API"
-    WEB = "WEB"
-    EMAIL = "EMAIL"
-
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"
-    AGENT = "agent"
-
-
-class Level(enum.StrEnum):
-    N1 = "N1"
-    N2 = "N2"
-    N3 = "N3"
-
-
-class Availability(enum.StrEnum):
-    AVAILABLE = "available"
-    AWAY = "away"
-    OFFLINE = "offline"
-
-
-class MessageRole(enum.StrEnum):
-    CUSTOMER = "customer"
-    AGENT = "agent"
-    BOT = "bot"
-
-
-class CategorySource(enum.StrEnum):
-    API = "api"
-    RULE = "rule"
-    AUTO = "auto"
-    AGENT = "agent"
-
-
-class OutboxStatus(enum.StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
 
 
 def enum_column(enum_type: type[enum.StrEnum], **kw: Any):

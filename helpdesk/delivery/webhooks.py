@@ -15,13 +15,14 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from ..enums import WEBHOOK_EVENTS
 from ..extensions import db
 from ..models import Organization, Webhook
 from ..validation import InvalidValue
 from .errors import DeliveryError, PermanentError
 from .http import resolve
 
-EVENTS = ("ticket.created", "ticket.assigned", "ticket.updated")
+EVENTS = WEBHOOK_EVENTS
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
