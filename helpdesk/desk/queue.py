@@ -2,7 +2,7 @@
 
 import re
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from flask import abort, request
 from flask_login import current_user
@@ -217,8 +217,12 @@ def queue(status: int = 200, notice: str | None = None, keep=None, args=None):
     """The agent's queues; htmx swaps only the list when filters change. A bulk action
     answers with it too (for the filters of the page it was sent from, `args`), with its
     `notice`, keeping the selection it was refused for."""
-    filters = parse_filters(request.args if args is None else args)
+    args = request.args if args is None else args
+    filters = parse_filters(args)
     counts = queue_counts(current_user, filters)
+    if "queue" not in args and not counts["mine"] and counts["open"]:
+        # Nothing of the agent's own (an admin, say): land where the work is instead.
+        filters = replace(filters, queue="open")
     tickets = queue_page(current_user, filters)
     pages = max(1, -(-counts[filters.queue] // PAGE_SIZE))
     context = dict(

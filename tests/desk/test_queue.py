@@ -219,3 +219,14 @@ def test_ages_read_naturally(age, shown):
 
 def test_ages_past_a_week_are_dates():
     assert ago(datetime(2026, 3, 9, 15, 0, tzinfo=UTC)) == "09 Mar 2026"
+
+
+def test_with_nothing_of_their_own_an_agent_lands_on_all_open(app, org):
+    admin = factories.make_agent(org, name="Ada Admin", role="admin")
+    factories.make_ticket(org, subject="Broken printer")
+    client = app.test_client(user=admin)
+    landing = parse(client.get("/").text)
+    current = [tab.get("href") for tab in landing.find_all(lambda n: n.get("aria-current") == "page")]
+    assert current == ["/?queue=open"]
+    assert "Broken printer" in client.get("/").text
+    assert "Nothing assigned to you" in client.get("/?queue=mine").text  # asked for, it is Mine
