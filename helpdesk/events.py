@@ -3,8 +3,9 @@
 Every gunicorn worker writes and reads the same table, so a ticket assigned through one
 worker reaches a page served by another. The page polls about once a second with the id
 of the last signal it saw; an answer carries only event names (`queue-changed`,
-`ticket-changed-<id>`, `notifications-changed`) in HX-Trigger, and each listening element
-re-fetches its own fragment from its normal view, so permission checks stay there.
+`ticket-changed-<id>`, `viewers-changed-<id>`, `notifications-changed`) in HX-Trigger,
+and each listening element re-fetches its own fragment from its normal view, so
+permission checks stay there.
 """
 
 import json
@@ -29,6 +30,9 @@ def event_names(agent: Agent, signals) -> list[str]:
     """The htmx events a batch of signals means for this agent's pages."""
     names: dict[str, None] = {}
     for signal in signals:
+        if signal.kind == "viewers":  # someone opened the ticket: only its viewer list changes
+            names[f"viewers-changed-{signal.ticket_id}"] = None
+            continue
         if signal.kind in ("queue", "assigned"):
             names["queue-changed"] = None
         if signal.ticket_id is not None:

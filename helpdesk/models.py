@@ -413,6 +413,16 @@ class CannedReply(db.Model):
         return self.agent_id is None
 
 
+class TicketViewer(db.Model):
+    """Who has a ticket's page open: each open page says so every few seconds."""
+
+    __tablename__ = "ticket_viewers"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class OutboxMessage(db.Model):
     """A pending delivery (email, Slack, webhook), written in the transaction that caused it."""
 

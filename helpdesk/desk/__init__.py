@@ -37,3 +37,4 @@ bp.add_url_rule(
 )
 bp.add_url_rule("/tickets/<reference>/canned", "canned_picker", view_func=canned.picker)
 bp.add_url_rule("/tickets/bulk", view_func=bulk.bulk, methods=["POST"])
+bp.add_url_rule("/tickets/<reference>/viewing", view_func=ticket.viewing, methods=["POST"])

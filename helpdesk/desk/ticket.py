@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import audit, htmx, tickets
+from .. import audit, htmx, presence, tickets
 from ..db import write_transaction
 from ..extensions import db
 from ..htmx import render
@@ -87,6 +87,17 @@ WHOLE_PAGE = (
 def ticket(reference: str):
     """One ticket of the agent's organization: readable without JavaScript."""
     return page(tickets.get_ticket_for(current_user, reference, *WHOLE_PAGE))
+
+
+def viewing(reference: str):
+    """The ticket page says it is open (every few seconds); answers who else has it open."""
+    ticket = tickets.get_ticket_for(current_user, reference)
+    with write_transaction():
+        presence.viewing(db.session.merge(ticket), current_user)
+    return htmx.fragment(
+        "desk/ticket/_viewers.html", ticket=ticket, viewers=presence.others_viewing(ticket, current_user),
+        heartbeat=presence.HEARTBEAT_SECONDS,
+    )  # fmt: skip
 
 
 def part(reference: str, part: str):

@@ -51,3 +51,24 @@ def test_a_stale_edit_shows_who_changed_the_field_and_offers_the_agents_choice(l
     expect(nina_page.locator('[data-field="assignee"] a.value')).to_contain_text("Omar")
     for page in pages:
         page.context.close()
+
+
+def test_an_agent_sees_a_colleague_open_the_ticket(live_server, browser, org):
+    nina = factories.make_agent(org, name="Nina", email="nina@example.com")
+    omar = factories.make_agent(org, name="Omar", email="omar@example.com")
+    ticket = factories.make_ticket(org)
+    pages = []
+    for agent in (omar, nina):
+        context = browser.new_context()
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        sign_in(page, live_server.url, agent.email, factories.PASSWORD)
+        page.goto(f"{live_server.url}/tickets/{ticket.reference}")
+        pages.append(page)
+    omar_page, nina_page = pages
+    expect(omar_page.locator("#ticket-viewers")).to_contain_text(
+        "Nina is viewing"
+    )  # at once, not at a heartbeat
+    expect(nina_page.locator("#ticket-viewers")).to_contain_text("Omar is viewing")
+    for page in pages:
+        page.context.close()

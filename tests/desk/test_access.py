@@ -37,6 +37,7 @@ WRITES = [
     ("/notifications/read", {}),
     ("/canned", {"title": "Hello", "body": "Hi there"}),
     ("/tickets/bulk", {"priority": "HIGH"}),
+    ("/tickets/{ref}/viewing", {}),
 ]
 TICKET_URLS = [url for url in PAGES if "{ref}" in url] + [url for url, _ in WRITES if "{ref}" in url]
 

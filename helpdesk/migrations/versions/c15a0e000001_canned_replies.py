@@ -1,4 +1,5 @@
-"""canned replies: saved replies of an organization and of each agent
+"""canned replies and ticket viewers: saved replies of an organization and of each agent,
+and who has a ticket open
 
 Revision ID: c15a0e000001
 Revises: e16b0e000001
@@ -35,7 +36,19 @@ def upgrade():
         batch_op.create_index('ix_canned_replies_org', ['org_id', 'agent_id'], unique=False)
 
 
+    op.create_table(
+        'ticket_viewers',
+        sa.Column('ticket_id', sa.Integer(), nullable=False),
+        sa.Column('agent_id', sa.Integer(), nullable=False),
+        sa.Column('seen_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['agent_id'], ['agents.id'], ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('ticket_id', 'agent_id'),
+    )
+
+
 def downgrade():
+    op.drop_table('ticket_viewers')
     with op.batch_alter_table('canned_replies', schema=None) as batch_op:
         batch_op.drop_index('ix_canned_replies_org')
     op.drop_table('canned_replies')
