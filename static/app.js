@@ -57,7 +57,7 @@ function catchUp() {
 
 document.addEventListener("htmx:afterSettle", catchUp);
 
-// Escape cancels an in-place edit.
+// Escape cancels an in-place edit, and leaves the reply box (so keys are shortcuts again).
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape" || !(event.target instanceof Element)) return;
   const editing = event.target.closest(".field.editing");
@@ -65,6 +65,8 @@ document.addEventListener("keydown", (event) => {
   if (cancel) {
     event.preventDefault();
     cancel.click();
+  } else if (event.target.id === "reply-body") {
+    event.target.blur();
   }
 });
 

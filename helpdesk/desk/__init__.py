@@ -10,7 +10,6 @@ bp = Blueprint("desk", __name__)
 bp.before_request(require_agent)
 bp.add_app_template_filter(when)
 bp.add_app_template_global(desk_header)
-bp.add_app_template_global(ticket.shown_value)
 
 bp.add_url_rule("/", view_func=queue.queue)
 bp.add_url_rule("/tickets/<reference>", view_func=ticket.ticket)

@@ -127,19 +127,6 @@ def edit_field(reference: str, field: str):
     return page(ticket, fragment_template="desk/ticket/_field_form.html", field=field, editing=field)
 
 
-def shown_value(ticket: Ticket, field: str) -> str:
-    """A field's value in words, for the name of the control that edits it."""
-    if field == "status":
-        return ticket.status.replace("_", " ").title()
-    if field == "priority":
-        return ticket.priority.title()
-    if field == "category":
-        return ticket.category.name if ticket.category else "none"
-    if field == "assignee":
-        return ticket.assignee.name if ticket.assignee else "unassigned"
-    return ", ".join(tag.name for tag in ticket.tags) or "no tags"
-
-
 def choices(ticket: Ticket, field: str) -> list[tuple[str, str]]:
     """(value, label) pairs a select offers for `field`; empty for free text."""
     if field == "status":

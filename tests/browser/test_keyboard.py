@@ -107,3 +107,52 @@ def test_a_new_ticket_is_announced_and_the_focused_row_keeps_focus(live_server, 
     expect(page.locator("#announcer")).to_contain_text("Router offline")
     expect_focus_in(page, "data-ticket", kept)
     assert nina.id and page.console.problems == []
+
+
+def test_three_tickets_triaged_from_the_keyboard_alone(live_server, page, org):
+    """Open, change priority, reply, resolve and go to the next: no mouse from sign-in on."""
+    nina = factories.make_agent(
+        org, name="Nina", email="nina@example.com", availability=Availability.AVAILABLE
+    )
+    for n in range(3):
+        factories.make_ticket(org, subject=f"Router {n} offline", priority="LOW")
+    sign_in(page, live_server.url, nina.email, factories.PASSWORD)
+    page.keyboard.press("j")
+    page.keyboard.press("o")
+    done = []
+    for _ in range(3):
+        page.wait_for_url(lambda url: "/tickets/" in url and url.rsplit("/", 1)[1] not in done)
+        page.wait_for_load_state()
+        done.append(page.url.rsplit("/", 1)[1])
+        page.keyboard.press("j")
+        page.keyboard.press("j")
+        expect_focus_in(page, "data-field", "priority")
+        page.keyboard.press("e")
+        expect(page.locator('[data-field="priority"] select')).to_be_focused()
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("ArrowDown")  # Low, Medium, High, Urgent
+        expect(page.locator('[data-field="priority"] select')).to_have_value("URGENT")
+        page.keyboard.press("Enter")
+        expect(page.locator('[data-field="priority"] .badge')).to_have_text("Urgent")
+        page.keyboard.press("r")
+        page.keyboard.type("Rebooted it remotely.")
+        page.keyboard.press("Control+Enter")
+        expect(page.locator("#thread article.role-agent").last).to_contain_text("Rebooted it remotely.")
+        page.keyboard.press("Escape")  # out of the (fresh) reply box; j starts at the first field
+        page.keyboard.press("j")
+        expect_focus_in(page, "data-field", "status")
+        page.keyboard.press("e")
+        expect(page.locator('[data-field="status"] select')).to_be_focused()
+        for _ in range(2):
+            page.keyboard.press("ArrowDown")  # from In progress: Waiting, Resolved
+        expect(page.locator('[data-field="status"] select')).to_have_value("RESOLVED")
+        page.keyboard.press("Enter")
+        expect(page.locator('[data-field="status"] .badge')).to_have_text("Resolved")
+        if len(done) < 3:
+            page.keyboard.press("Tab")  # from the status field to the link to the next ticket
+            expect(page.locator('[data-shortcut="next"]')).to_be_focused()
+            page.keyboard.press("Enter")
+    assert len(set(done)) == 3
+    expect(page.locator('[data-field="status"] .next-ticket, .next-ticket')).to_contain_text("Nothing else")
+    assert page.console.problems == []
