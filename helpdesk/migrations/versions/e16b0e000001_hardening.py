@@ -1,7 +1,7 @@
 """hardening: server-side agent sessions
 
 Revision ID: e16b0e000001
-Revises: c15a0e000001
+Revises: 5b1e0c7d9a21
 Create Date: 2026-12-07 06:30:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'e16b0e000001'
-down_revision = 'c15a0e000001'
+down_revision = '5b1e0c7d9a21'
 branch_labels = None
 depends_on = None
 
