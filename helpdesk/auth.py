@@ -3,6 +3,8 @@ through the database."""
 
 import hashlib
 import hmac
+import logging
+import math
 import secrets
 from datetime import datetime, timedelta
 from functools import cache
@@ -16,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from . import htmx
+from . import htmx, logs
 from .db import is_sqlite, write_transaction
 from .extensions import db
 from .models import Agent, AgentSession, LoginAttempt, utcnow
@@ -243,43 +245,73 @@ def _end_session(session_id: int) -> None:
     )
 
 
-# Failed sign-ins are counted per account and per address in login_attempts, so that
-# every gunicorn worker sees the same count.
+# Sign-in attempts are counted in login_attempts, which every gunicorn worker shares, under
+# two keys: the account together with the address it is tried from, and the address alone.
+# The pair gets LOGIN_MAX_FAILURES tries; then each further failure locks it for twice as
+# long as the one before (LOGIN_LOCKOUT_SECONDS, doubling up to LOGIN_LOCKOUT_MAX_SECONDS),
+# and it is forgotten after LOGIN_FAILURES_KEPT_SECONDS without a failure. Someone guessing
+# from elsewhere thus slows only their own pair: the agent's right password from their own
+# address still works. The address alone is locked for LOGIN_LOCKOUT_SECONDS after
+# LOGIN_MAX_FAILURES_PER_ADDRESS failures across accounts.
+#
+# An attempt is counted *before* its password is checked, in the same write transaction
+# that checks the locks, so that concurrent attempts cannot all pass one check; a right
+# password then takes its count back.
 
 
-def _throttle_keys(email: str, address: str | None) -> dict[str, int]:
-    """Each counted key and how many failures lock it."""
-    limit = current_app.config["LOGIN_MAX_FAILURES"]
-    return {
-        f"email:{email}"[:300]: limit,
-        f"addr:{address or 'unknown'}"[:300]: current_app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
-    }
+def _pair_key(email: str, address: str | None) -> str:
+    return f"pair:{address or 'unknown'}|{email}"[:300]
 
 
-def is_throttled(keys: dict[str, int]) -> bool:
-    """Whether any of the keys is locked right now."""
+def _address_key(address: str | None) -> str:
+    return f"addr:{address or 'unknown'}"[:300]
+
+
+def _counter(key: str, now: datetime, kept: timedelta) -> LoginAttempt:
+    """The key's row, locked for this transaction, its count reset if older than `kept`."""
+    query = select(LoginAttempt).where(LoginAttempt.key == key)
+    if not is_sqlite():
+        query = query.with_for_update()  # SQLite already holds the write lock
+    attempt = db.session.scalar(query)
+    if attempt is None:
+        attempt = _insert_attempt(key, query)
+    if now - attempt.window_start > kept:
+        attempt.failures, attempt.window_start, attempt.locked_until = 0, now, None
+    return attempt
+
+
+def begin_attempt(email: str, address: str | None) -> int | None:
+    """Count one sign-in attempt for the pair and the address, or say how many seconds to wait.
+
+    Runs its own write transaction; call before checking the password.
+    """
+    config = current_app.config
     now = utcnow()
-    rows = db.session.scalars(select(LoginAttempt).where(LoginAttempt.key.in_(keys))).all()
-    return any(row.locked_until and row.locked_until > now for row in rows)
-
-
-def record_failure(keys: dict[str, int]) -> None:
-    """Count one failed sign-in against each key; lock a key that reaches its limit."""
-    now = utcnow()
-    window = timedelta(seconds=current_app.config["LOGIN_LOCKOUT_SECONDS"])
-    for key, limit in keys.items():
-        query = select(LoginAttempt).where(LoginAttempt.key == key)
-        if not is_sqlite():
-            query = query.with_for_update()  # SQLite already holds the write lock
-        attempt = db.session.scalar(query)
-        if attempt is None:
-            attempt = _insert_attempt(key, query)
-        if now - attempt.window_start > window:
-            attempt.failures, attempt.window_start, attempt.locked_until = 0, now, None
-        attempt.failures += 1
-        if attempt.failures >= limit:
-            attempt.locked_until = now + window
-    db.session.flush()
+    kept = timedelta(seconds=config["LOGIN_FAILURES_KEPT_SECONDS"])
+    address_window = timedelta(seconds=config["LOGIN_LOCKOUT_SECONDS"])
+    with write_transaction():
+        pair = _counter(_pair_key(email, address), now, kept)
+        by_address = _counter(_address_key(address), now, address_window)
+        locks = [row.locked_until for row in (pair, by_address) if row.locked_until]
+        wait = max((lock - now for lock in locks), default=timedelta(0))
+        if wait > timedelta(0):
+            return max(1, math.ceil(wait.total_seconds()))
+        pair.failures, pair.window_start = pair.failures + 1, now  # kept from the last one
+        by_address.failures += 1
+        over = pair.failures - config["LOGIN_MAX_FAILURES"]
+        if over >= 0:
+            delay = min(
+                config["LOGIN_LOCKOUT_SECONDS"] * 2 ** min(over, 30),
+                config["LOGIN_LOCKOUT_MAX_SECONDS"],
+            )
+            pair.locked_until = now + timedelta(seconds=delay)
+            logs.security_event("sign-in-locked", logging.WARNING, email=email, seconds=delay)
+        if by_address.failures >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]:
+            by_address.locked_until = now + address_window
+            logs.security_event(
+                "address-locked", logging.WARNING, seconds=config["LOGIN_LOCKOUT_SECONDS"]
+            )
+    return None
 
 
 def _insert_attempt(key: str, query) -> LoginAttempt:
@@ -287,6 +319,7 @@ def _insert_attempt(key: str, query) -> LoginAttempt:
     if is_sqlite():
         attempt = LoginAttempt(key=key, failures=0, window_start=utcnow())
         db.session.add(attempt)
+        db.session.flush()
         return attempt
     from sqlalchemy.dialects.postgresql import insert
 
@@ -298,9 +331,14 @@ def _insert_attempt(key: str, query) -> LoginAttempt:
     return db.session.scalar(query)
 
 
-def clear_failures(email: str) -> None:
-    """A successful sign-in forgets the account's failures (not the address's)."""
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.key == f"email:{email}"[:300]))
+def forgive_attempt(email: str, address: str | None) -> None:
+    """A right password: forget the pair's failures, and take back the address's count."""
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.key == _pair_key(email, address)))
+    db.session.execute(
+        update(LoginAttempt)
+        .where(LoginAttempt.key == _address_key(address), LoginAttempt.failures > 0)
+        .values(failures=LoginAttempt.failures - 1)
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -312,32 +350,38 @@ def login():
     error, status = None, 200
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        keys = _throttle_keys(email, request.remote_addr)
-        if is_throttled(keys):
-            error, status = THROTTLED, 429
-        else:
-            agent = db.session.scalar(select(Agent).where(Agent.email == email))
-            password_hash = agent.password_hash if agent else _dummy_hash()
-            password_ok = check_password_hash(password_hash, form.password.data)
-            if password_ok and agent and agent.active:
-                with write_transaction():
-                    clear_failures(email)
-                    agent.last_sign_in_at = utcnow()
-                    g.remember_cookie = start_session(
-                        agent, remember=form.remember.data, address=request.remote_addr
-                    )
-                session.clear()  # nothing from before sign-in carries over
-                login_user(agent)
-                return redirect(safe_next(request.args.get("next")), code=303)
+        address = request.remote_addr
+        wait = begin_attempt(email, address)
+        if wait is not None:
+            logs.security_event("sign-in-throttled", logging.WARNING, email=email, wait=wait)
+            response = render_template("auth/login.html", form=form, error=THROTTLED), 429
+            return *response, {"Retry-After": str(wait)}
+        agent = db.session.scalar(select(Agent).where(Agent.email == email))
+        password_hash = agent.password_hash if agent else _dummy_hash()
+        password_ok = check_password_hash(password_hash, form.password.data)
+        if password_ok and agent and agent.active:
             with write_transaction():
-                record_failure(keys)
-            error, status = WRONG_CREDENTIALS, 401
+                forgive_attempt(email, address)
+                agent.last_sign_in_at = utcnow()
+                g.remember_cookie = start_session(
+                    agent, remember=form.remember.data, address=address
+                )
+            logs.security_event(
+                "sign-in", agent=agent.public_id, org=agent.org.slug, session=agent.session_id,
+                remember=bool(form.remember.data),
+            )
+            session.clear()  # nothing from before sign-in carries over
+            login_user(agent)
+            return redirect(safe_next(request.args.get("next")), code=303)
+        logs.security_event(
+            "sign-in-failed", logging.WARNING, email=email,
+            agent=agent.public_id if agent else None,
+            reason="inactive" if password_ok and agent else "credentials",
+        )
+        error, status = WRONG_CREDENTIALS, 401
     elif form.is_submitted():
         error, status = "Enter your email and password.", 422
-    response = render_template("auth/login.html", form=form, error=error), status
-    if status == 429:
-        return *response, {"Retry-After": str(current_app.config["LOGIN_LOCKOUT_SECONDS"])}
-    return response
+    return render_template("auth/login.html", form=form, error=error), status
 
 
 @bp.post("/logout")
@@ -348,6 +392,7 @@ def logout():
     if session_id is not None:
         with write_transaction():
             _end_session(session_id)
+    logs.security_event("sign-out", agent=current_user.public_id, session=session_id)
     g.remember_cookie = None
     logout_user()
     if htmx.is_partial():

@@ -36,8 +36,13 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     # werkzeug's hash method for passwords; tests use a cheap one to stay fast.
     PASSWORD_HASH_METHOD = "scrypt"
+    # Sign-in throttling (auth.py): an account from one address gets LOGIN_MAX_FAILURES
+    # tries, then waits LOGIN_LOCKOUT_SECONDS, twice that after the next failure, and so on
+    # up to LOGIN_LOCKOUT_MAX_SECONDS; its failures are forgotten a day after the last.
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT_SECONDS = 300
+    LOGIN_LOCKOUT_MAX_SECONDS = 6 * 3600
+    LOGIN_FAILURES_KEPT_SECONDS = 86400
     LOGIN_MAX_FAILURES_PER_ADDRESS = 20  # higher: an office shares one address
     SMTP_HOST = None
     SMTP_PORT = 25
