@@ -280,6 +280,10 @@ def worker_command():
     """Deliver the outbox (email, Slack, webhooks) until SIGTERM or SIGINT."""
     from .worker import Worker
 
+    from flask.logging import default_handler
+
+    # One handler, the root's: Flask's own (on the app's logger) would print each line twice.
+    current_app.logger.removeHandler(default_handler)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [worker] %(message)s")
     worker = Worker(current_app)
     # Deliveries are background work: under CPU contention web requests go first.

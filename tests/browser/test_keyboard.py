@@ -77,9 +77,9 @@ def test_an_agent_triages_the_queue_and_a_ticket_without_the_mouse(live_server, 
     # n writes a note, Ctrl+Enter sends it as a note; r then a reply.
     page.keyboard.press("n")
     expect(page.locator("#reply-body")).to_be_focused()
-    page.keyboard.type("Checked the spooler")
+    page.keyboard.type("Checked the jammed spooler")  # j and k typed are text, not shortcuts
     page.keyboard.press("Control+Enter")
-    expect(page.locator("#thread article.internal")).to_contain_text("Checked the spooler")
+    expect(page.locator("#thread article.internal")).to_contain_text("Checked the jammed spooler")
     page.locator("body").click(position={"x": 5, "y": 300})
     page.keyboard.press("r")
     page.keyboard.type("On it")

@@ -63,7 +63,7 @@ def test_outbox_lists_pending_then_failed_with_error(app, admin_client, org, adm
     page = admin_client.get("/admin/outbox")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "<h2>Outbox</h2>" in html and 'href="/admin/outbox"' in html  # the header link
+    assert "<h1>Outbox</h1>" in html and 'href="/admin/outbox"' in html  # the header link
     assert html.count('data-status="pending"') == 1
     assert f"Email (assigned) to {admin.email}" in html
     failed = admin_client.get("/admin/outbox?status=failed").get_data(as_text=True)
