@@ -278,9 +278,9 @@ def create_webhook_command(org_slug, url, secret, events):
 @main.command("worker")
 def worker_command():
     """Deliver the outbox (email, Slack, webhooks) until SIGTERM or SIGINT."""
-    from .worker import Worker
-
     from flask.logging import default_handler
+
+    from .worker import Worker
 
     # One handler, the root's: Flask's own (on the app's logger) would print each line twice.
     current_app.logger.removeHandler(default_handler)

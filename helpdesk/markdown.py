@@ -6,6 +6,7 @@ on unmatched brackets) nor bleach (end of life on 2026-06-05).
 """
 
 import re
+from typing import NamedTuple
 
 import nh3
 from markdown_it import MarkdownIt
@@ -56,6 +57,19 @@ def sanitize(html: str) -> str:
 def render_markdown(text: str) -> Markup:
     """Render untrusted Markdown to sanitized HTML."""
     return Markup(sanitize(_parser.render(text or "")))
+
+
+class Rendered(NamedTuple):
+    """Markdown with its sanitized HTML. Rendering is CPU work: it is done before a write
+    transaction begins, never while the write lock is held (one organization's long
+    messages would otherwise hold up every organization's writes on SQLite)."""
+
+    text: str
+    html: Markup
+
+
+def rendered(text: str) -> Rendered:
+    return Rendered(text, render_markdown(text))
 
 
 def stored_html(html: str | None) -> Markup:

@@ -15,7 +15,7 @@ from . import assignment, audit, classify, notify, routing
 from .customers import CustomerRef, find_customer_row, normalize_email, resolve_customer
 from .db import add_row, add_rows
 from .extensions import db
-from .markdown import render_markdown
+from .markdown import Rendered, render_markdown
 from .models import (
     Agent,
     Category,
@@ -29,8 +29,8 @@ from .models import (
     Priority,
     Status,
     Tag,
-    name_key,
     Ticket,
+    name_key,
     new_uuid,
     ticket_tags,
     utcnow,
@@ -414,18 +414,18 @@ def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, prepared: Prep
 def add_message(
     ticket: Ticket,
     role: MessageRole,
-    content: str,
+    body: Rendered,
     actor: audit.Actor,
     *,
     internal: bool = False,
 ) -> Message:
-    """Append a message (or an internal note) to the conversation."""
+    """Append a message (or an internal note), rendered before the write began, to the conversation."""
     message = Message(
         org_id=ticket.org_id,
         ticket_id=ticket.id,
         role=role,
-        body=content,
-        body_html=render_markdown(content),
+        body=body.text,
+        body_html=body.html,
         internal=internal,
         author=actor.agent,
     )

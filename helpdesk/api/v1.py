@@ -7,6 +7,7 @@ from sqlalchemy.orm import selectinload
 from ..customers import CustomerNotFound, CustomerRef, find_customer, upsert_customer
 from ..db import write_transaction
 from ..extensions import db
+from ..markdown import rendered
 from ..models import Customer, Message, MessageRole, Organization, Priority, Status, Ticket
 from ..tickets import NewTicket, Opened, add_message, find_ticket, open_ticket, prepare
 from . import schemas
@@ -178,14 +179,15 @@ def list_tickets():
 def post_message(reference: str):
     """Add a message from the customer, an agent or a bot to a ticket's conversation."""
     payload, _ = read_body(schemas.AddMessage)
+    body = rendered(payload.content)
     with write_transaction():
         org = current_org()
         ticket = find_ticket(org, reference_or_404(reference))
         if ticket is None:
             raise ApiError(404, "NOT_FOUND", "No ticket with that id or number")
-        message = add_message(ticket, MessageRole(payload.role), payload.content, actor())
-        body = {"success": True, "data": message_out(message)}
-    return jsonify(body), 201
+        message = add_message(ticket, MessageRole(payload.role), body, actor())
+        answer = {"success": True, "data": message_out(message)}
+    return jsonify(answer), 201
 
 
 @bp.post("/customers")

@@ -11,7 +11,7 @@ from .. import audit, htmx, presence, tickets
 from ..db import write_transaction
 from ..extensions import db
 from ..htmx import render
-from ..markdown import render_markdown
+from ..markdown import render_markdown, rendered
 from ..models import Agent, Category, Message, MessageRole, Priority, Status, Ticket, TicketEvent
 from ..validation import InvalidValue
 
@@ -305,10 +305,11 @@ def post_message(reference: str):
         error = f"A message has at most {MAX_BODY // 1024} KiB."
     if error:
         return page(ticket, 422, "desk/ticket/_reply.html", error=error, body=body, kind=kind)
+    message = rendered(body)
     with write_transaction():
         ticket = db.session.merge(ticket)
         tickets.add_message(
-            ticket, MessageRole.AGENT, body, audit.Actor.of(current_user), internal=kind == "note"
+            ticket, MessageRole.AGENT, message, audit.Actor.of(current_user), internal=kind == "note"
         )
     if not htmx.is_partial():
         return redirect(url_for("desk.ticket", reference=ticket.reference, _anchor="thread"), code=303)

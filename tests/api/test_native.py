@@ -111,11 +111,12 @@ def test_post_message_appends_to_the_conversation(api, customer, org):
 
 def test_internal_notes_never_leave_through_the_api(api, customer):
     from helpdesk import audit
+    from helpdesk.markdown import rendered
     from helpdesk.tickets import add_message
 
     create(api)
     with write_transaction():
-        add_message(db.session.scalar(db.select(Ticket)), MessageRole.AGENT, "secret note",
+        add_message(db.session.scalar(db.select(Ticket)), MessageRole.AGENT, rendered("secret note"),
                     audit.SYSTEM, internal=True)  # fmt: skip
     assert db.session.scalar(db.select(db.func.count(Message.id))) == 1
     assert api.get("/api/v1/tickets/1").get_json()["data"]["messages"] == []

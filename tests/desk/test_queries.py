@@ -9,6 +9,7 @@ from sqlalchemy import event
 from helpdesk import audit, tickets
 from helpdesk.db import write_transaction
 from helpdesk.extensions import db
+from helpdesk.markdown import rendered
 from helpdesk.models import MessageRole
 
 from .. import factories
@@ -76,9 +77,10 @@ def test_ticket_page_queries_do_not_grow_with_messages(app, org, part):
             saved = db.session.merge(ticket)
             for n in range(count):
                 author = db.session.merge(agents[n % len(agents)])
-                tickets.add_message(saved, MessageRole.AGENT, f"Reply **{n}**", audit.Actor.of(author),
-                                    internal=n % 3 == 0)
-                tickets.add_message(saved, MessageRole.CUSTOMER, f"Answer {n}", audit.SYSTEM)
+                reply = rendered(f"Reply **{n}**")
+                by = audit.Actor.of(author)
+                tickets.add_message(saved, MessageRole.AGENT, reply, by, internal=n % 3 == 0)
+                tickets.add_message(saved, MessageRole.CUSTOMER, rendered(f"Answer {n}"), audit.SYSTEM)
 
     url = f"/tickets/{ticket.reference}" + (f"/parts/{part}" if part else "")
     headers = HX if part else None

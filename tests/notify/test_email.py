@@ -8,6 +8,7 @@ from helpdesk import audit
 from helpdesk.customers import CustomerRef
 from helpdesk.db import write_transaction
 from helpdesk.extensions import db
+from helpdesk.markdown import rendered
 from helpdesk.models import MessageRole, OutboxMessage, OutboxStatus, Ticket, utcnow
 from helpdesk.tickets import NewTicket, add_message, create_ticket
 from helpdesk.worker import Worker, claim
@@ -57,7 +58,7 @@ def test_customer_reply_emails_the_assignee_with_the_reply(notify_app, smtp_serv
     run_worker(notify_app)
     smtp_server.mailbox.wait_for(1)
     with write_transaction():
-        add_message(db.session.merge(ticket), MessageRole.CUSTOMER, "Still *broken* <b>today</b>",
+        add_message(db.session.merge(ticket), MessageRole.CUSTOMER, rendered("Still *broken* <b>today</b>"),
                     audit.Actor(label="api"))
     run_worker(notify_app)
     reply = smtp_server.mailbox.wait_for(2)[1]
@@ -74,8 +75,8 @@ def test_customer_reply_emails_the_assignee_with_the_reply(notify_app, smtp_serv
 def test_agent_and_internal_messages_email_nobody(notify_app, smtp_server, org, available_agent):
     ticket = factories.make_ticket(org)
     with write_transaction():
-        add_message(db.session.merge(ticket), MessageRole.AGENT, "On it", audit.Actor(label="a"))
-        add_message(db.session.merge(ticket), MessageRole.CUSTOMER, "note", audit.Actor(label="a"),
+        add_message(db.session.merge(ticket), MessageRole.AGENT, rendered("On it"), audit.Actor(label="a"))
+        add_message(db.session.merge(ticket), MessageRole.CUSTOMER, rendered("note"), audit.Actor(label="a"),
                     internal=True)
     assert len(outbox_rows(kind="email")) == 1  # the assignment only
 
