@@ -31,7 +31,9 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = None  # agents keep pages open all day
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     RATELIMIT_ENABLED = True
-    RATELIMIT_STORAGE_URI = "memory://"
+    # None: one count for all workers of this machine, in instance/ratelimits.db
+    # (helpdesk/ratelimits.py); redis://… for several machines.
+    RATELIMIT_STORAGE_URI = None
     RATELIMIT_API = "600 per minute"
     RATELIMIT_HEADERS_ENABLED = True
     # werkzeug's hash method for passwords; tests use a cheap one to stay fast.
@@ -89,6 +91,8 @@ def load(app: Flask, test_config: dict | None) -> None:
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
     if not 0 < app.config["REMEMBER_SECONDS"] <= MAX_REMEMBER_SECONDS:
         raise RuntimeError("REMEMBER_SECONDS must be between 1 and 30 days (2592000 s).")
+    if not app.config["RATELIMIT_STORAGE_URI"]:
+        app.config["RATELIMIT_STORAGE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "ratelimits.db")
     url = app.config.get("SQLALCHEMY_DATABASE_URI") or app.config["DATABASE_URL"]
     if not url:
         url = "sqlite:///" + str(Path(app.instance_path) / "helpdesk.db")

@@ -1,6 +1,7 @@
 """Per-key rate limits: 429 with Retry-After in each contract's envelope, shared by workers."""
 
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -8,7 +9,7 @@ import requests
 from helpdesk import create_app
 from helpdesk.extensions import db
 
-from .. import factories
+from .. import factories, servers
 from ..conftest import app_config
 from .test_supportdesk import assert_error
 
@@ -57,22 +58,44 @@ def test_the_openapi_document_is_not_limited(limited):
     assert {limited.get("/api/v1/openapi.json").status_code for _ in range(5)} == {200}
 
 
-@pytest.mark.slow
-def test_two_gunicorn_workers_share_one_count_in_redis(live_server, org, customer):
-    secret = factories.make_api_key(org)[1]
-    live_server.restart(
-        RATELIMIT_ENABLED="1",
-        RATELIMIT_API="5 per minute",
-        RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/5",
-        RATELIMIT_KEY_PREFIX=f"helpdesk-test-{uuid.uuid4().hex}",
+@contextmanager
+def two_servers(tmp_path, database_url, **settings):
+    """Two gunicorn processes on one instance folder and database: the two workers of
+    `make run`, but each request's process known (one gunicorn's workers share a socket,
+    and the kernel may give one of them every connection)."""
+    env = servers.helpdesk_env(
+        tmp_path / "instance", database_url, RATELIMIT_ENABLED="1", RATELIMIT_API="5 per minute", **settings
     )
-    statuses = []
-    for _ in range(12):
-        # A new connection each time, so that requests spread over both workers.
-        response = requests.get(
-            live_server.url + "/api/v1/customers/user_42",
-            headers={"X-API-Key": secret, "Connection": "close"},
-            timeout=10,
-        )
-        statuses.append(response.status_code)
-    assert statuses == [200] * 5 + [429] * 7
+    with (
+        servers.gunicorn(env, workers=1, log=tmp_path / "a.log") as first,
+        servers.gunicorn(env, workers=1, log=tmp_path / "b.log") as second,
+    ):
+        yield first, second
+
+
+def twelve_requests(urls: tuple[str, str], secret: str) -> list[int]:
+    """Twelve requests, taking turns between the two processes."""
+    headers = {"X-API-Key": secret}
+    return [
+        requests.get(urls[n % 2] + "/api/v1/customers/user_42", headers=headers, timeout=10).status_code
+        for n in range(12)
+    ]
+
+
+@pytest.mark.slow
+def test_two_processes_share_one_count_by_default(org, customer, tmp_path, database_url):
+    """What `make run` gets: no storage configured, one count in the instance folder."""
+    secret = factories.make_api_key(org)[1]
+    with two_servers(tmp_path, database_url) as urls:
+        assert twelve_requests(urls, secret) == [200] * 5 + [429] * 7
+    assert (tmp_path / "instance" / "ratelimits.db").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.slow
+def test_two_processes_share_one_count_in_redis(org, customer, tmp_path, database_url):
+    secret = factories.make_api_key(org)[1]
+    prefix = f"helpdesk-test-{uuid.uuid4().hex}"
+    with two_servers(
+        tmp_path, database_url, RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/5", RATELIMIT_KEY_PREFIX=prefix
+    ) as urls:
+        assert twelve_requests(urls, secret) == [200] * 5 + [429] * 7
