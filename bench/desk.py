@@ -54,7 +54,7 @@ def seed(url: str, instance: Path, tickets: int) -> str:
     from helpdesk import accounts, audit, config, create_app
     from helpdesk.db import write_transaction
     from helpdesk.extensions import db
-    from helpdesk.markdown import render_markdown
+    from helpdesk.markdown import render_markdown, rendered
     from helpdesk.models import (
         Availability,
         Category,
@@ -162,10 +162,9 @@ def seed(url: str, instance: Path, tickets: int) -> str:
             db.session.flush()
             agent = db.session.get(type(agents[0]), agent_ids[0])
             for n in range(BIG_THREAD // 2):
-                add_message(big, MessageRole.CUSTOMER, f"Customer message **{n}**", audit.Actor(label="API"))
-                add_message(
-                    big, MessageRole.AGENT, f"Agent answer {n}", audit.Actor.of(agent), internal=n % 5 == 0
-                )
+                asked, answered = rendered(f"Customer message **{n}**"), rendered(f"Agent answer {n}")
+                add_message(big, MessageRole.CUSTOMER, asked, audit.Actor(label="API"))
+                add_message(big, MessageRole.AGENT, answered, audit.Actor.of(agent), internal=n % 5 == 0)
             reference = big.reference
         counts = {
             name: db.session.scalar(db.select(db.func.count()).select_from(model))

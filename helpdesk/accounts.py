@@ -1,6 +1,7 @@
 """Organizations, agents and API keys: creating them and checking credentials."""
 
 import hashlib
+import logging
 import re
 import secrets
 from datetime import timedelta
@@ -9,7 +10,7 @@ from flask import current_app
 from sqlalchemy import Row, bindparam, func, select, update
 from werkzeug.security import generate_password_hash
 
-from . import admin_log, assignment, audit
+from . import admin_log, assignment, audit, logs
 from .db import execute, write_transaction
 from .extensions import db
 from .models import (
@@ -152,9 +153,15 @@ def authenticate_key(secret: str | None) -> Row | None:
     """The live key with this secret as a row (id, org_id, name, scope, revoked_at, last_used_at),
     noting its use at most once a minute."""
     if not secret or len(secret) > 200:
+        reason = "missing" if not secret else "malformed"
+        logs.security_event("api-key-refused", logging.WARNING, reason=reason)
         return None
     key = execute(KEY_BY_HASH, {"key_hash": hash_key(secret)}).first()
-    if key is None or key.revoked_at is not None:
+    if key is None:
+        logs.security_event("api-key-refused", logging.WARNING, reason="unknown")
+        return None
+    if key.revoked_at is not None:
+        logs.security_event("api-key-refused", logging.WARNING, reason="revoked", org=key.org_id, key=key.id)
         return None
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:

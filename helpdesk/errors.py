@@ -1,10 +1,13 @@
 """One renderer for errors: JSON for the API, a page or a fragment for people."""
 
+import logging
+
 from flask import Flask, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from . import htmx
+from . import htmx, logs
 from .api import errors as api_errors
 from .validation import InvalidValue
 
@@ -36,9 +39,17 @@ def render_error(status: int, message: str | None = None):
     return render_template(template, status=status, message=message), status
 
 
+def _who() -> dict:
+    """The signed-in agent (public id and organization), for a security event."""
+    if current_user and current_user.is_authenticated:
+        return {"agent": current_user.public_id, "org": current_user.org_id}
+    return {}
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        logs.security_event("csrf-refused", logging.WARNING, reason=error.description, **_who())
         return render_error(400, "The form expired or lacks its security token. Reload and retry.")
 
     @app.errorhandler(InvalidValue)
@@ -54,6 +65,8 @@ def init_app(app: Flask) -> None:
     def http_error(error):
         if error.code and error.code < 400:
             return error
+        if error.code == 403:
+            logs.security_event("forbidden", logging.WARNING, method=request.method, **_who())
         return render_error(error.code or 500, error.description if error.code == 422 else None)
 
     @app.errorhandler(Exception)

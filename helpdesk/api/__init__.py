@@ -6,9 +6,11 @@ here sizes, authenticates and rate-limits every request of both.
 """
 
 import hashlib
+import logging
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 
+from .. import logs
 from ..customers import CustomerNotFound
 from ..extensions import csrf, limiter
 from ..idempotency import KeyConflict
@@ -58,6 +60,10 @@ def guard():
 
 @bp.errorhandler(ApiError)
 def api_error(error: ApiError):
+    if error.status == 403:
+        logs.security_event(
+            "api-forbidden", logging.WARNING, code=error.code, org=g.get("org_id"), key=g.get("key_name")
+        )
     return error.response()
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from helpdesk import audit, tickets
 from helpdesk.db import write_transaction
 from helpdesk.extensions import db
+from helpdesk.markdown import rendered
 from helpdesk.models import Availability, LiveEvent, MessageRole, Notification, Status, Ticket, utcnow
 
 from .. import factories
@@ -65,7 +66,7 @@ def test_a_customer_reply_rings_the_assignees_bell(nina_client, org, available_a
     cursor = newest_signal()
     with write_transaction():
         tickets.add_message(
-            db.session.merge(ticket), MessageRole.CUSTOMER, "Any news?", audit.Actor(label="API")
+            db.session.merge(ticket), MessageRole.CUSTOMER, rendered("Any news?"), audit.Actor(label="API")
         )
     events = json.loads(poll(nina_client, cursor).headers["HX-Trigger"])
     assert "notifications-changed" in events and f"ticket-changed-{ticket.id}" in events
