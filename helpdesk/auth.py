@@ -237,6 +237,26 @@ def end_sessions(agent: Agent | int, *, keep: int | None = None) -> int:
     return db.session.execute(statement).rowcount
 
 
+SESSIONS_KEPT = timedelta(days=7)  # how long a sign-in that no longer holds stays on record
+
+
+def forget_sessions() -> int:
+    """Delete the sign-ins that have not held for SESSIONS_KEPT (ended, remembered past
+    their date, or past a timeout); the worker runs it every minute. How many went."""
+    before = utcnow() - SESSIONS_KEPT
+    unremembered = AgentSession.remember_until.is_(None) & AgentSession.ended_at.is_(None)
+    with write_transaction():
+        result = db.session.execute(
+            delete(AgentSession).where(
+                (AgentSession.ended_at < before)
+                | (AgentSession.remember_until < before)
+                | (unremembered & (AgentSession.last_seen_at < before - _seconds("SESSION_IDLE_SECONDS")))
+                | (unremembered & (AgentSession.created_at < before - _seconds("SESSION_MAX_SECONDS")))
+            )
+        )
+    return result.rowcount
+
+
 def _end_session(session_id: int) -> None:
     db.session.execute(
         update(AgentSession)

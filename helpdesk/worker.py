@@ -24,7 +24,7 @@ from flask import Flask, current_app
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import delivery, idempotency
+from . import auth, delivery, idempotency
 from .db import is_sqlite, write_transaction
 from .extensions import db
 from .models import LiveEvent, OutboxMessage, OutboxStatus, utcnow
@@ -216,6 +216,7 @@ class Worker:
                 if time.monotonic() >= self.next_prune:
                     prune_live_events(self.keep_signals)
                     idempotency.forget_expired()
+                    auth.forget_sessions()
                     self.next_prune = time.monotonic() + 60
             except SQLAlchemyError:
                 # The database may be restarting; try again after a pause.

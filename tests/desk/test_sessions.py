@@ -193,3 +193,26 @@ def test_a_forged_remember_cookie_is_refused_and_cleared(app, client, agent):
         browser = with_cookies(app, remember_token=forged)
         assert not signed_in(browser)
     assert utcnow() < db.session.scalar(select(AgentSession.remember_until))
+
+
+def test_sign_ins_that_ended_over_a_week_ago_are_forgotten(app, agent):
+    """The worker prunes agent_sessions; what could still hold, or ended lately, stays."""
+    now, week, hour = utcnow(), auth.SESSIONS_KEPT, timedelta(hours=1)
+    idle = timedelta(seconds=app.config["SESSION_IDLE_SECONDS"])
+    longest = timedelta(seconds=app.config["SESSION_MAX_SECONDS"])
+    rows = {
+        "live": {},
+        "ended lately": {"ended_at": now - week + hour},
+        "ended long ago": {"ended_at": now - week - hour},
+        "remembered": {"remember_until": now + hour, "created_at": now - 9 * week},
+        "remembered until long ago": {"remember_until": now - week - hour},
+        "idle long ago": {"last_seen_at": now - week - idle - hour},
+        "idle lately": {"last_seen_at": now - week - idle + hour},
+        "begun long ago": {"created_at": now - week - longest - hour},
+    }
+    with write_transaction():
+        for name, columns in rows.items():
+            db.session.add(AgentSession(agent_id=agent.id, key_hash=name, **columns))
+    assert auth.forget_sessions() == 4
+    kept = set(db.session.scalars(select(AgentSession.key_hash)))
+    assert kept == {"live", "ended lately", "remembered", "idle lately"}
