@@ -59,13 +59,13 @@ def _shown(field: str, value: object) -> object:
 
 def update(org: Organization, wanted: dict, changer: admin_log.Changer) -> list[str]:
     """Apply the wanted settings; returns the fields that changed, each logged from → to."""
-    changed = []
+    changed, target = [], org.name
     for field, value in wanted.items():
         old = getattr(org, field)
         if old != value:
             setattr(org, field, value)
             shown = _shown(field, old), _shown(field, value)
-            admin_log.record(org.id, changer, f"org.{field}", org.name, *shown)
+            admin_log.record(org.id, changer, f"org.{field}", target, *shown)
             changed.append(field)
     return changed
 
