@@ -39,7 +39,8 @@ def test_accuracy_is_measured_on_the_newest_and_ignores_its_own_guesses(app, org
     confirmed_history(org, classify.HELD_OUT + 10)
     factories.make_ticket(org, subject=BILLING, description="")  # categorised by the classifier itself
     db.session.rollback()
-    assert db.session.scalar(db.select(Ticket).order_by(Ticket.id.desc())).category_source == CategorySource.AUTO
+    newest = db.session.scalar(db.select(Ticket).order_by(Ticket.id.desc()))
+    assert newest.category_source == CategorySource.AUTO
     measured = classify.accuracy(org.id, 0.6)
     assert measured.held_out == classify.HELD_OUT and measured.correct == classify.HELD_OUT
     assert measured.rate == 1
