@@ -29,7 +29,8 @@ TRAINING_LIMIT = 5000
 MAX_AGE = 300
 MIN_EXAMPLES = 5
 MODEL_CATEGORIES = 100
-HELD_OUT = 50  # the newest confirmed tickets the measured accuracy is tested on
+HELD_OUT = 50  # at most this many of the newest confirmed tickets test the measured accuracy
+MIN_HELD_OUT = 10  # and at least this many, a fifth of the history otherwise
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 
 
@@ -191,10 +192,17 @@ class Accuracy:
         return self.correct / self.held_out if self.held_out else None
 
 
-def accuracy(org_id: int, limit: float, held_out: int = HELD_OUT) -> Accuracy:
-    """Train on all but the newest `held_out` confirmed tickets and test on those."""
-    rows = _confirmed(org_id, TRAINING_LIMIT + held_out)
-    if len(rows) < held_out + MIN_EXAMPLES:
+def held_out_count(confirmed: int) -> int:
+    """How many of the newest confirmed tickets are held out: a fifth, 10 to 50; 0 if too few."""
+    held_out = min(HELD_OUT, confirmed // 5)
+    return held_out if held_out >= MIN_HELD_OUT else 0
+
+
+def accuracy(org_id: int, limit: float) -> Accuracy:
+    """Train on all but the newest confirmed tickets and test on those (`held_out_count`)."""
+    rows = _confirmed(org_id, TRAINING_LIMIT + HELD_OUT)
+    held_out = held_out_count(len(rows))
+    if not held_out:
         return Accuracy(0, 0, 0, 0)
     tested, learnt = rows[:held_out], fit(rows[held_out:])
     correct = confident = confident_correct = 0

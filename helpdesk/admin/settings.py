@@ -89,7 +89,7 @@ def _classifier_page(status: int = 200, **context):
     return page(
         "admin/_classifier.html", "Categorisation", status,
         threshold=threshold, per_category=per_category, examples=sum(counts.values()),
-        accuracy=classify.accuracy(org.id, threshold), held_out=classify.HELD_OUT,
+        accuracy=classify.accuracy(org.id, threshold), needed=classify.MIN_HELD_OUT * 5,
         trained_at=classify.trained_at(org.id), min_examples=classify.MIN_EXAMPLES, **context,
     )  # fmt: skip
 

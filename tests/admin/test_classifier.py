@@ -22,21 +22,21 @@ def confirmed_history(org, count: int) -> None:
 
 
 def test_the_page_counts_examples_per_category_and_measures_accuracy(app, admin_client, org):
-    confirmed_history(org, classify.HELD_OUT + 20)
+    total = 70
+    confirmed_history(org, total)
     page = admin_client.get("/admin/classifier", headers=HX)
     assert page.status_code == 200
-    total = classify.HELD_OUT + 20
     assert f"<strong>{total}</strong>" in page.text
     assert "<tr><td>Billing</td><td>35</td></tr>" in page.text
     assert "<tr><td>Login</td><td>35</td></tr>" in page.text
-    assert f"all but the newest {classify.HELD_OUT} confirmed tickets" in page.text
-    assert f"{classify.HELD_OUT} of {classify.HELD_OUT} right" in page.text
+    assert "all but the newest 14 confirmed tickets" in page.text  # a fifth of 70
+    assert "14 of 14 right" in page.text
     assert "<strong>100%</strong>" in page.text
     assert "not yet" not in page.text  # the page trains this process's model
 
 
 def test_accuracy_is_measured_on_the_newest_and_ignores_its_own_guesses(app, org):
-    confirmed_history(org, classify.HELD_OUT + 10)
+    confirmed_history(org, 300)
     factories.make_ticket(org, subject=BILLING, description="")  # categorised by the classifier itself
     db.session.rollback()
     newest = db.session.scalar(db.select(Ticket).order_by(Ticket.id.desc()))
@@ -47,9 +47,9 @@ def test_accuracy_is_measured_on_the_newest_and_ignores_its_own_guesses(app, org
 
 
 def test_too_little_history_says_so(admin_client, org):
-    confirmed_history(org, 3)
+    confirmed_history(org, 49)
     page = admin_client.get("/admin/classifier", headers=HX).text
-    assert "once there are at least" in page and "<strong>—</strong>" in page
+    assert "once there are 50 confirmed tickets" in page and "<strong>—</strong>" in page
 
 
 def test_the_threshold_defaults_to_the_configured_one_and_is_kept_per_organization(app, admin_client, org):
@@ -81,3 +81,8 @@ def test_tickets_use_the_organizations_threshold(app, org):
         db.session.get(Organization, org.id).classifier_threshold = 0.0
     ticket = factories.make_ticket(org, subject=BILLING, description="")
     assert ticket.category_source == CategorySource.AUTO
+
+
+@pytest.mark.parametrize("confirmed, held_out", [(0, 0), (49, 0), (50, 10), (70, 14), (250, 50), (5000, 50)])
+def test_a_fifth_is_held_out_between_ten_and_fifty(confirmed, held_out):
+    assert classify.held_out_count(confirmed) == held_out
