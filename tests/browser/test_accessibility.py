@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from helpdesk import admin_log
 from helpdesk.db import write_transaction
 from helpdesk.extensions import db
-from helpdesk import admin_log
 from helpdesk.models import CannedReply, Notification, Organization, Role
 
 from .. import factories
