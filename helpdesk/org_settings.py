@@ -57,9 +57,19 @@ def _shown(field: str, value: object) -> object:
     return value
 
 
+def _remember_prefix(org: Organization, new: str) -> None:
+    """Keep the outgoing prefix, so that its references still find their tickets."""
+    former = [p for p in (org.former_prefixes or "").split() if p != new]
+    if org.ticket_prefix not in former:
+        former.append(org.ticket_prefix)
+    org.former_prefixes = " ".join(former)
+
+
 def update(org: Organization, wanted: dict, changer: admin_log.Changer) -> list[str]:
     """Apply the wanted settings; returns the fields that changed, each logged from → to."""
     changed, target = [], org.name
+    if wanted.get("ticket_prefix", org.ticket_prefix) != org.ticket_prefix:
+        _remember_prefix(org, wanted["ticket_prefix"])
     for field, value in wanted.items():
         old = getattr(org, field)
         if old != value:

@@ -4,7 +4,6 @@ Services take model objects and plain values, never the request, and do not comm
 the caller wraps them in `db.write_transaction()`.
 """
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -451,7 +450,9 @@ def _ticket_by(column: str, options: tuple) -> Select:
     )
 
 
-_PREFIX = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
+def prefixes_of(org: Organization) -> set[str]:
+    """The organization's ticket prefix and those it had: references with any of them resolve."""
+    return {org.ticket_prefix.upper(), *(org.former_prefixes or "").split()}
 
 
 def find_ticket(org: Organization, reference: str, *options) -> Ticket | None:
@@ -461,9 +462,7 @@ def find_ticket(org: Organization, reference: str, *options) -> Ticket | None:
     """
     reference = reference.strip()
     prefix, _, digits = reference.rpartition("-")
-    # The number alone identifies a ticket in its organization, so any prefix in the
-    # prefix format resolves: references made before a prefix change keep working.
-    if digits.isdigit() and (not prefix or _PREFIX.match(prefix.upper())):
+    if digits.isdigit() and (not prefix or prefix.upper() in prefixes_of(org)):
         if len(digits) > 12:
             return None
         column, key = "number", int(digits)

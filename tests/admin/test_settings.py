@@ -98,13 +98,26 @@ def test_a_new_prefix_numbers_new_tickets_and_old_references_keep_resolving(app,
             api = admin_client.get(f"/api/v1/tickets/{prefix}-{number}", headers=key)
             assert api.status_code == 200 and api.json["data"]["subject"] == subject, (prefix, number)
             assert api.json["data"]["ticketNumber"] == f"ACME-{number}"
-    # Any prefix names a number of *this* organization: another's prefix finds ours, or nothing.
+    # A prefix this organization never had finds nothing, even with a number it has.
     other = factories.make_org(name="Other", slug="other-org", prefix="OTH")
     theirs = factories.make_ticket(other, subject="Theirs")
-    assert "Theirs" not in admin_client.get(f"/tickets/OTH-{theirs.number}").text
+    assert admin_client.get(f"/tickets/OTH-{old.number}").status_code == 404
+    assert admin_client.get(f"/api/v1/tickets/OTH-{old.number}", headers=key).status_code == 404
     assert admin_client.get(f"/tickets/{theirs.public_id}").status_code == 404
     assert admin_client.get(f"/api/v1/tickets/{theirs.public_id}", headers=key).status_code == 404
-    assert admin_client.get(f"/api/v1/tickets/OTH-{new.number + 5}", headers=key).status_code == 404
+    assert admin_client.get("/tickets/NEVER-1").status_code == 404
+
+
+def test_every_former_prefix_is_remembered_once(admin_client, org):
+    first = org.ticket_prefix
+    ticket = factories.make_ticket(org, subject="Kept")
+    for prefix in ("ACME", "BETA", first, "BETA"):
+        changes = form(org_row(org), ticket_prefix=prefix)
+        assert admin_client.post("/admin/settings", data=changes, headers=HX).status_code == 200
+    row = org_row(org)
+    assert row.ticket_prefix == "BETA" and sorted(row.former_prefixes.split()) == sorted({first, "ACME"})
+    for prefix in (first, "ACME", "BETA"):
+        assert "Kept" in admin_client.get(f"/tickets/{prefix}-{ticket.number}").text
 
 
 def test_a_uuid_still_resolves_as_a_uuid(admin_client, org):
