@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import Row, bindparam, func, select, update
 from werkzeug.security import generate_password_hash
 
-from . import admin_log, assignment, audit, logs
+from . import admin_log, assignment, audit, auth, logs
 from .db import execute, write_transaction
 from .extensions import db
 from .models import (
@@ -278,6 +278,7 @@ def deactivate_agent(agent: Agent, changer: admin_log.Changer) -> list[Ticket]:
     agent.active = False
     agent.availability = Availability.OFFLINE
     admin_log.record(agent.org_id, changer, "agent.active", agent.email, True, False)
+    auth.end_sessions(agent)  # the user loader refuses them anyway; this also drops remember tokens
     tickets = db.session.scalars(
         select(Ticket)
         .where(Ticket.org_id == agent.org_id, Ticket.assignee_id == agent.id, TICKET_IS_OPEN)
@@ -305,8 +306,11 @@ def reactivate_agent(agent: Agent, changer: admin_log.Changer) -> None:
     db.session.flush()
 
 
-def set_password(agent: Agent, password: str, changer: admin_log.Changer) -> None:
-    """A new password for the agent (the log says it changed, never what to)."""
+def set_password(
+    agent: Agent, password: str, changer: admin_log.Changer, *, keep_session: int | None = None
+) -> None:
+    """A new password for the agent (the log says it changed, never what to); every sign-in
+    of theirs ends, except `keep_session` (the agent's own, when they change it themselves)."""
     if len(password) < 8:
         raise InvalidValue("password", "Password must have at least 8 characters")
     if len(password) > 1024:
@@ -315,4 +319,5 @@ def set_password(agent: Agent, password: str, changer: admin_log.Changer) -> Non
         password, method=current_app.config["PASSWORD_HASH_METHOD"]
     )
     admin_log.record(agent.org_id, changer, "agent.password", agent.email, None, "changed")
+    auth.end_sessions(agent, keep=keep_session)
     db.session.flush()

@@ -45,12 +45,13 @@ NEXT_NUMBER = (
         Organization.ticket_prefix,
         Organization.monthly_quota,
         Organization.slack_webhook_url,
+        Organization.classifier_threshold,
     )
 )
 
 
 def allocate_number(org_id: int) -> tuple[int, Row]:
-    """The organization's next ticket number, and its row (prefix, quota, Slack URL).
+    """The organization's next ticket number, and its row (prefix, quota, Slack URL, threshold).
 
     Also takes the organization's lock on PostgreSQL (the UPDATE locks the row).
     """

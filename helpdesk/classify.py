@@ -29,6 +29,8 @@ TRAINING_LIMIT = 5000
 MAX_AGE = 300
 MIN_EXAMPLES = 5
 MODEL_CATEGORIES = 100
+HELD_OUT = 50  # at most this many of the newest confirmed tickets test the measured accuracy
+MIN_HELD_OUT = 10  # and at least this many, a fifth of the history otherwise
 _WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
 
 
@@ -68,9 +70,9 @@ class Model:
 _models: dict[int, Model] = {}
 
 
-def train(org_id: int) -> Model:
-    """Fit a model on the organization's trusted categorised tickets."""
-    rows = db.session.execute(
+def _confirmed(org_id: int, limit: int):
+    """The organization's newest tickets whose category came from the API, a rule or an agent."""
+    return db.session.execute(
         db.select(Ticket.category_id, Ticket.subject, Ticket.description)
         .where(
             Ticket.org_id == org_id,
@@ -80,8 +82,17 @@ def train(org_id: int) -> Model:
             ),
         )
         .order_by(Ticket.id.desc())
-        .limit(TRAINING_LIMIT)
+        .limit(limit)
     ).all()
+
+
+def train(org_id: int) -> Model:
+    """Fit a model on the organization's trusted categorised tickets."""
+    return fit(_confirmed(org_id, TRAINING_LIMIT))
+
+
+def fit(rows) -> Model:
+    """A model from rows of (category_id, subject, description)."""
     examples = Counter(row.category_id for row in rows)
     word_counts: dict[int, Counter] = {category: Counter() for category in examples}
     for row in rows:
@@ -155,3 +166,51 @@ def forget(org_id: int | None = None) -> None:
         _models.clear()
     else:
         _models.pop(org_id, None)
+
+
+def threshold(org) -> float:
+    """The confidence below which a guess is not applied: the organization's, else the configured one."""
+    if org.classifier_threshold is not None:
+        return org.classifier_threshold
+    return float(current_app.config["CLASSIFIER_THRESHOLD"])
+
+
+def examples_per_category(org_id: int) -> dict[int, int]:
+    """How many confirmed tickets of each category the model learns from."""
+    return Counter(row.category_id for row in _confirmed(org_id, TRAINING_LIMIT))
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    held_out: int  # how many of the newest confirmed tickets were held out
+    correct: int  # how many of them the model trained on the older ones got right
+    confident: int  # how many it would have applied (at or above the threshold)
+    confident_correct: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.correct / self.held_out if self.held_out else None
+
+
+def held_out_count(confirmed: int) -> int:
+    """How many of the newest confirmed tickets are held out: a fifth, 10 to 50; 0 if too few."""
+    held_out = min(HELD_OUT, confirmed // 5)
+    return held_out if held_out >= MIN_HELD_OUT else 0
+
+
+def accuracy(org_id: int, limit: float) -> Accuracy:
+    """Train on all but the newest confirmed tickets and test on those (`held_out_count`)."""
+    rows = _confirmed(org_id, TRAINING_LIMIT + HELD_OUT)
+    held_out = held_out_count(len(rows))
+    if not held_out:
+        return Accuracy(0, 0, 0, 0)
+    tested, learnt = rows[:held_out], fit(rows[held_out:])
+    correct = confident = confident_correct = 0
+    for row in tested:
+        guess = learnt.predict(f"{row.subject} {row.description}")
+        right = guess is not None and guess[0] == row.category_id
+        correct += right
+        if guess is not None and guess[1] >= limit:
+            confident += 1
+            confident_correct += right
+    return Accuracy(len(tested), correct, confident, confident_correct)

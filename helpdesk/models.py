@@ -121,6 +121,8 @@ class Organization(db.Model):
     slack_webhook_url: Mapped[str | None] = mapped_column(String(500))
     # The classifier's confidence below which a guess is not applied; None: the configured one.
     classifier_threshold: Mapped[float | None] = mapped_column(Float)
+    # Prefixes it had before `ticket_prefix`, space-separated: their references still resolve.
+    former_prefixes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

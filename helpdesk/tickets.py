@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from flask import abort, current_app
+from flask import abort
 from sqlalchemy import Row, Select, bindparam, func, select
 
 from . import assignment, audit, classify, notify, routing
@@ -321,7 +321,7 @@ def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, prepared: Prep
     if ruled is not None:
         category_id, category_source = ruled.id, CategorySource.RULE
     guess = prepared.guess
-    if category_id is None and guess and guess[1] >= current_app.config["CLASSIFIER_THRESHOLD"]:
+    if category_id is None and guess and guess[1] >= classify.threshold(org):
         category_id, category_source, confidence = guess[0], CategorySource.AUTO, round(guess[1], 3)
     tag_ids = [*prepared.tag_ids, *(tag.id for tag in tags_named(org, decided.tags))]
 
@@ -450,6 +450,11 @@ def _ticket_by(column: str, options: tuple) -> Select:
     )
 
 
+def prefixes_of(org: Organization) -> set[str]:
+    """The organization's ticket prefix and those it had: references with any of them resolve."""
+    return {org.ticket_prefix.upper(), *(org.former_prefixes or "").split()}
+
+
 def find_ticket(org: Organization, reference: str, *options) -> Ticket | None:
     """A ticket of this organization by UUID, `PREFIX-NUMBER` or bare number; else None.
 
@@ -457,7 +462,7 @@ def find_ticket(org: Organization, reference: str, *options) -> Ticket | None:
     """
     reference = reference.strip()
     prefix, _, digits = reference.rpartition("-")
-    if digits.isdigit() and (not prefix or prefix.upper() == org.ticket_prefix.upper()):
+    if digits.isdigit() and (not prefix or prefix.upper() in prefixes_of(org)):
         if len(digits) > 12:
             return None
         column, key = "number", int(digits)

@@ -16,7 +16,10 @@ def _clip(text: str, limit: int = MAX_TEXT) -> str:
 
 
 def compose(payload: dict) -> bytes:
-    """The JSON body: title, number, priority, customer, first customer message, link."""
+    """The JSON body: title, number, priority, customer, first customer message, link
+    (or the admin's test message alone)."""
+    if "test" in payload:
+        return json.dumps({"text": _escape(payload["test"])}, ensure_ascii=False).encode()
     ticket = payload["ticket"]
     title = f"New ticket {ticket['ticketNumber']}: {ticket['subject']}"
     first = payload.get("first_customer_message") or ""

@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from ..auth import require_agent
-from . import bulk, canned, header, queue, ticket
+from . import bulk, canned, header, profile, queue, ticket
 from .pages import desk_header, when
 
 bp = Blueprint("desk", __name__)
@@ -35,5 +35,10 @@ bp.add_url_rule(
     "/canned/<public_id>/delete", "delete_canned_reply", view_func=canned.delete, methods=["POST"]
 )
 bp.add_url_rule("/tickets/<reference>/canned", "canned_picker", view_func=canned.picker)
+bp.add_url_rule("/profile", view_func=profile.profile)
+bp.add_url_rule("/profile/name", "save_profile_name", view_func=profile.save_name, methods=["POST"])
+bp.add_url_rule(
+    "/profile/password", "save_profile_password", view_func=profile.save_password, methods=["POST"]
+)
 bp.add_url_rule("/tickets/bulk", view_func=bulk.bulk, methods=["POST"])
 bp.add_url_rule("/tickets/<reference>/viewing", view_func=ticket.viewing, methods=["POST"])

@@ -8,7 +8,7 @@ from .. import factories
 from .conftest import HX, admin_events
 
 PAGES = ["/admin/", "/admin/agents", "/admin/api-keys", "/admin/categories", "/admin/tags",
-         "/admin/outbox", "/admin/webhooks"]
+         "/admin/outbox", "/admin/webhooks", "/admin/settings", "/admin/classifier", "/admin/audit"]
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -64,7 +64,8 @@ def test_a_deactivated_admin_is_refused_at_once(app, org, admin):
 WRITES = ["/admin/agents", "/admin/agents/x", "/admin/agents/x/deactivate", "/admin/agents/x/reactivate",
           "/admin/agents/x/password", "/admin/api-keys", "/admin/api-keys/x/revoke", "/admin/categories",
           "/admin/categories/x", "/admin/categories/x/archive", "/admin/categories/x/merge", "/admin/tags",
-          "/admin/tags/x", "/admin/tags/x/delete", "/admin/tags/x/merge"]
+          "/admin/tags/x", "/admin/tags/x/delete", "/admin/tags/x/merge",
+          "/admin/settings", "/admin/settings/slack-test", "/admin/classifier"]
 
 
 @pytest.mark.parametrize("url", WRITES)

@@ -86,3 +86,20 @@ def test_a_revoked_key_is_refused_by_every_worker_from_the_next_request(app, org
     assert result.exit_code == 0, result.output
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(call, range(20))) == [401] * 20
+
+
+def test_a_key_revoked_on_the_admin_page_is_refused_by_both_workers(app, org, admin_client, live_server):
+    key, secret = factories.make_api_key(org, "Leaked")
+
+    def call(_=None) -> int:
+        response = requests.get(
+            live_server.url + "/api/v1/tickets",
+            headers={"X-API-Key": secret, "Connection": "close"},
+            timeout=10,
+        )
+        return response.status_code
+
+    assert [call() for _ in range(6)] == [200] * 6  # both workers have served it
+    assert admin_client.post(f"/admin/api-keys/{key.public_id}/revoke", headers=HX).status_code == 200
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(call, range(20))) == [401] * 20

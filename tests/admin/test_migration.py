@@ -45,3 +45,20 @@ def test_case_duplicates_merge_into_the_oldest(empty_app):  # noqa: F811
         assert run("SELECT scope FROM api_keys").all() == []
         db.session.commit()
         db.engine.dispose()
+
+
+def test_former_prefixes_go_and_come_back(empty_app):  # noqa: F811
+    from flask_migrate import downgrade
+    from sqlalchemy import inspect
+
+    def columns() -> set[str]:
+        return {c["name"] for c in inspect(db.engine).get_columns("organizations")}
+
+    with empty_app.app_context():
+        upgrade(directory=str(config.MIGRATIONS))
+        assert "former_prefixes" in columns()
+        downgrade(directory=str(config.MIGRATIONS), revision="d13a0e000001")
+        db.engine.dispose()
+        assert "former_prefixes" not in columns() and "classifier_threshold" in columns()
+        upgrade(directory=str(config.MIGRATIONS))
+        assert "former_prefixes" in columns()

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from helpdesk import admin_log
 from helpdesk.db import write_transaction
 from helpdesk.extensions import db
-from helpdesk.models import CannedReply, Notification, Role
+from helpdesk.models import CannedReply, Notification, Organization, Role
 
 from .. import factories
 from .conftest import sign_in
@@ -17,7 +18,7 @@ AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.m
 PAGES = [
     "/", "/?queue=open", "/tickets/{ref}", "/notifications", "/canned",
     "/admin/", "/admin/agents", "/admin/api-keys", "/admin/categories", "/admin/tags",
-    "/admin/outbox", "/admin/webhooks",
+    "/admin/outbox", "/admin/webhooks", "/admin/settings", "/admin/classifier", "/admin/audit", "/profile",
 ]  # fmt: skip
 
 
@@ -39,6 +40,9 @@ def test_no_axe_violations(live_server, browser, org, width):
     with write_transaction():
         db.session.add(Notification(agent_id=admin.id, org_id=org.id, kind="assigned", text="Read one"))
         db.session.add(CannedReply(org_id=org.id, title="Hello", body="Hi {{ customer.name }}"))
+        settings = db.session.get(Organization, org.id)
+        settings.slack_webhook_url, settings.monthly_quota = "https://hooks.slack.com/services/T/B/x", 100
+        admin_log.record(org.id, admin_log.Changer.of(admin), "org.monthly_quota", org.name, "unlimited", 100)
     context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(10_000)
