@@ -42,6 +42,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     for blueprint in (auth_bp, desk_bp, events_bp, api_bp, admin_bp):
         app.register_blueprint(blueprint)
+    proxies = int(app.config["PROXIES"])
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
     return app
 
 

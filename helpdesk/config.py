@@ -30,6 +30,9 @@ class Defaults:
     REMEMBER_COOKIE_NAME = "flask_login_remember_unused"
     WTF_CSRF_TIME_LIMIT = None  # agents keep pages open all day
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # Proxies in front that set X-Forwarded-For/-Proto (0: clients connect directly). The
+    # sign-in throttle and the security log then see the client's address, not the proxy's.
+    PROXIES = 0
     RATELIMIT_ENABLED = True
     # None: one count for all workers of this machine, in instance/ratelimits.db
     # (helpdesk/ratelimits.py); redis://… for several machines.

@@ -64,3 +64,26 @@ def test_a_huge_outbox_page_is_a_4xx(app, org):
         response = admin.get(f"/admin/outbox?page={page}")
         assert response.status_code == 422, page
         assert "page" in response.text
+
+
+def test_behind_a_proxy_the_clients_address_is_the_one_it_forwards(tmp_path, monkeypatch):
+    from helpdesk import create_app
+
+    from .conftest import app_config
+
+    monkeypatch.setenv("HELPDESK_INSTANCE_PATH", str(tmp_path / "instance"))
+    seen = {}
+    for proxies in (0, 1):
+        app = create_app(app_config(tmp_path) | {"PROXIES": proxies})
+
+        @app.get("/address")
+        def address():
+            from flask import request
+
+            return request.remote_addr or ""
+
+        forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+        proxy = {"REMOTE_ADDR": "10.0.0.1"}
+        answer = app.test_client().get("/address", headers=forwarded, environ_base=proxy)
+        seen[proxies] = answer.get_data(as_text=True)
+    assert seen == {0: "10.0.0.1", 1: "203.0.113.7"}
