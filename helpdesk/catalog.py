@@ -72,7 +72,9 @@ def set_archived(category: Category, archived: bool, changer: admin_log.Changer)
     if archived == (category.archived_at is not None):
         return
     category.archived_at = utcnow() if archived else None
-    admin_log.record(category.org_id, changer, "category.archived" if archived else "category.restored", category.name)
+    admin_log.record(
+        category.org_id, changer, "category.archived" if archived else "category.restored", category.name
+    )
     db.session.flush()
 
 
@@ -84,11 +86,20 @@ def merge_categories(source: Category, target: Category, changer: admin_log.Chan
         raise InvalidValue("into", "Unknown category")
     moved = db.session.scalars(select(Ticket.id).where(Ticket.category_id == source.id)).all()
     db.session.execute(
-        update(Ticket).where(Ticket.category_id == source.id).values(category_id=target.id, updated_at=utcnow()),
+        update(Ticket)
+        .where(Ticket.category_id == source.id)
+        .values(category_id=target.id, updated_at=utcnow()),
         execution_options={"synchronize_session": False},
     )
     _timeline(source.org_id, moved, changer, "category", source.name, target.name)
-    admin_log.record(source.org_id, changer, "category.merged", source.name, source.name, f"{target.name} ({len(moved)} tickets)")
+    admin_log.record(
+        source.org_id,
+        changer,
+        "category.merged",
+        source.name,
+        source.name,
+        f"{target.name} ({len(moved)} tickets)",
+    )
     db.session.delete(source)
     db.session.flush()
     return len(moved)
@@ -114,15 +125,21 @@ def category_rows(org_id: int) -> list[dict]:
     }
     rows = []
     for category in db.session.scalars(
-        select(Category).where(Category.org_id == org_id).order_by(Category.archived_at.is_not(None), Category.name)
+        select(Category)
+        .where(Category.org_id == org_id)
+        .order_by(Category.archived_at.is_not(None), Category.name)
     ):
         count = counts.get(category.id)
-        rows.append({
-            "category": category,
-            "open": int(count.open or 0) if count else 0,
-            "total": count.total if count else 0,
-            "sources": {s.value: int(getattr(count, s.value) or 0) if count else 0 for s in CategorySource},
-        })
+        rows.append(
+            {
+                "category": category,
+                "open": int(count.open or 0) if count else 0,
+                "total": count.total if count else 0,
+                "sources": {
+                    s.value: int(getattr(count, s.value) or 0) if count else 0 for s in CategorySource
+                },
+            }
+        )
     return rows
 
 
@@ -173,7 +190,14 @@ def merge_tags(source: Tag, target: Tag, changer: admin_log.Changer) -> int:
         db.session.execute(insert(ticket_tags), links)
     db.session.execute(delete(ticket_tags).where(ticket_tags.c.tag_id == source.id))
     _timeline(source.org_id, tickets, changer, "tags", source.name, target.name)
-    admin_log.record(source.org_id, changer, "tag.merged", source.name, source.name, f"{target.name} ({len(tickets)} tickets)")
+    admin_log.record(
+        source.org_id,
+        changer,
+        "tag.merged",
+        source.name,
+        source.name,
+        f"{target.name} ({len(tickets)} tickets)",
+    )
     db.session.delete(source)
     db.session.flush()
     return len(tickets)
@@ -203,9 +227,16 @@ def _timeline(org_id: int, ticket_ids: list[int], changer: admin_log.Changer, fi
         add_rows(
             TicketEvent,
             *(
-                dict(org_id=org_id, ticket_id=ticket_id, actor_id=changer.agent_id,
-                     actor_label=changer.label[:120], action="changed", field=field,
-                     old_value=old, new_value=new)
+                dict(
+                    org_id=org_id,
+                    ticket_id=ticket_id,
+                    actor_id=changer.agent_id,
+                    actor_label=changer.label[:120],
+                    action="changed",
+                    field=field,
+                    old_value=old,
+                    new_value=new,
+                )
                 for ticket_id in ticket_ids
             ),
         )

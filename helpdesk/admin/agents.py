@@ -52,7 +52,10 @@ def agent_list():
 @bp.post("/agents")
 def create_agent():
     """Add an agent (form fields email, name, password, role, level, capacity)."""
-    form = {name: request.form.get(name, "") for name in ("email", "name", "password", "role", "level", "capacity")}
+    form = {
+        name: request.form.get(name, "")
+        for name in ("email", "name", "password", "role", "level", "capacity")
+    }
     changer = admin_log.web()
     try:
         with write_transaction():
@@ -66,7 +69,11 @@ def create_agent():
                 capacity=accounts.parse_int("capacity", form["capacity"] or "20"),
             )
             admin_log.record(
-                agent.org_id, changer, "agent.created", agent.email, None,
+                agent.org_id,
+                changer,
+                "agent.created",
+                agent.email,
+                None,
                 f"{agent.name}, {agent.role}, {agent.level}, capacity {agent.capacity}",
             )
             created = agent.email
@@ -81,8 +88,14 @@ def _edit_page(agent: Agent, status: int = 200, **context):
         select(func.count(Ticket.id)).where(Ticket.assignee_id == agent.id, TICKET_IS_OPEN)
     )
     return page(
-        "admin/_agent.html", agent.name, status, agent=agent, load=load,
-        roles=list(Role), levels=list(Level), **context,
+        "admin/_agent.html",
+        agent.name,
+        status,
+        agent=agent,
+        load=load,
+        roles=list(Role),
+        levels=list(Level),
+        **context,
     )
 
 
@@ -137,5 +150,3 @@ def set_agent_password(public_id: str):
         db.session.rollback()
         return _edit_page(_agent(public_id), 422, error=error)
     return _edit_page(_agent(public_id), saved="Password changed.")
-
-

@@ -34,8 +34,12 @@ def create_key():
     form = {"name": request.form.get("name", ""), "scope": request.form.get("scope", "tickets")}
     try:
         with write_transaction():
-            key, secret = accounts.issue_api_key(db.session.merge(current_user.org), form["name"], form["scope"])
-            admin_log.record(key.org_id, admin_log.web(), "api_key.created", f"{key.name} ({key.prefix}…)", None, key.scope)
+            key, secret = accounts.issue_api_key(
+                db.session.merge(current_user.org), form["name"], form["scope"]
+            )
+            admin_log.record(
+                key.org_id, admin_log.web(), "api_key.created", f"{key.name} ({key.prefix}…)", None, key.scope
+            )
             created = {"name": key.name, "scope": key.scope, "secret": secret}
     except InvalidValue as error:
         return _keys_page(422, form=form, error=error)

@@ -37,7 +37,12 @@ def test_create_refuses_a_case_duplicate_naming_the_field(admin_client, org):
 def test_rename(admin_client, org):
     factories.make_ticket(org, category="Bills")
     category = db.session.scalar(db.select(Category))
-    assert admin_client.post(f"/admin/categories/{category.public_id}", data={"name": "Billing"}, headers=HX).status_code == 200
+    assert (
+        admin_client.post(
+            f"/admin/categories/{category.public_id}", data={"name": "Billing"}, headers=HX
+        ).status_code
+        == 200
+    )
     assert categories() == ["Billing"]
     [event] = admin_events(action="category.renamed")
     assert (event.old_value, event.new_value) == ("Bills", "Billing")
@@ -58,7 +63,9 @@ def test_merge_moves_tickets_with_their_timeline(admin_client, org):
     factories.make_ticket(org, category="Billing")
     refund = db.session.scalar(db.select(Category).filter_by(name="Refund"))
     billing = db.session.scalar(db.select(Category).filter_by(name="Billing"))
-    response = admin_client.post(f"/admin/categories/{refund.public_id}/merge", data={"into": billing.public_id}, headers=HX)
+    response = admin_client.post(
+        f"/admin/categories/{refund.public_id}/merge", data={"into": billing.public_id}, headers=HX
+    )
     assert response.status_code == 200 and "1 ticket(s) moved" in response.text
     assert fresh(Ticket, a.id).category_id == billing.id
     assert categories() == ["Billing"]
@@ -70,7 +77,9 @@ def test_merge_into_nothing_or_itself_writes_nothing(admin_client, org):
     factories.make_ticket(org, category="Refund")
     refund = db.session.scalar(db.select(Category))
     for into in ("", refund.public_id, "no-such-id"):
-        response = admin_client.post(f"/admin/categories/{refund.public_id}/merge", data={"into": into}, headers=HX)
+        response = admin_client.post(
+            f"/admin/categories/{refund.public_id}/merge", data={"into": into}, headers=HX
+        )
         assert response.status_code == 422 and 'data-field="into"' in response.text
     assert categories() == ["Refund"] and admin_events() == []
 
@@ -121,7 +130,9 @@ def test_merge_and_delete_tags(admin_client, org):
 def test_another_organizations_rows_are_404(admin_client, other_org):
     factories.make_ticket(other_org, category="Theirs")
     theirs = db.session.scalar(db.select(Category))
-    assert admin_client.post(f"/admin/categories/{theirs.public_id}", data={"name": "Mine"}).status_code == 404
+    assert (
+        admin_client.post(f"/admin/categories/{theirs.public_id}", data={"name": "Mine"}).status_code == 404
+    )
     assert admin_client.post(f"/admin/categories/{theirs.public_id}/archive").status_code == 404
     assert admin_client.post(f"/admin/tags/{theirs.public_id}/delete").status_code == 404
     assert categories() == ["Theirs"]

@@ -15,20 +15,40 @@ def test_case_duplicates_merge_into_the_oldest(empty_app):  # noqa: F811
     with empty_app.app_context():
         upgrade(directory=str(config.MIGRATIONS), revision="5b1e0c7d9a21")
         run = lambda sql, **p: db.session.execute(text(sql), p)  # noqa: E731
-        run("INSERT INTO organizations (id, public_id, name, slug, ticket_prefix, ticket_seq, created_at)"
-            " VALUES (1, 'o1', 'Org', 'org', 'T', 2, :now)", now=NOW)
+        run(
+            "INSERT INTO organizations (id, public_id, name, slug, ticket_prefix, ticket_seq, created_at)"
+            " VALUES (1, 'o1', 'Org', 'org', 'T', 2, :now)",
+            now=NOW,
+        )
         run("INSERT INTO customers (id, public_id, org_id, created_at) VALUES (1, 'c1', 1, :now)", now=NOW)
         for category_id, name in ((1, "Refunds"), (2, "refunds")):
-            run("INSERT INTO categories (id, public_id, org_id, name, created_at) VALUES (:i, :p, 1, :n, :now)",
-                i=category_id, p=f"k{category_id}", n=name, now=NOW)
+            run(
+                "INSERT INTO categories (id, public_id, org_id, name, created_at)"
+                " VALUES (:i, :p, 1, :n, :now)",
+                i=category_id,
+                p=f"k{category_id}",
+                n=name,
+                now=NOW,
+            )
         for number, category in ((1, 1), (2, 2)):
-            run("INSERT INTO tickets (id, public_id, org_id, number, subject, description, description_html,"
-                " status, priority, channel, level, metadata, customer_id, category_id, created_at, updated_at)"
+            run(
+                "INSERT INTO tickets (id, public_id, org_id, number, subject, description,"
+                " description_html, status, priority, channel, level, metadata, customer_id,"
+                " category_id, created_at, updated_at)"
                 " VALUES (:n, :pid, 1, :n, 's', '', '', 'OPEN', 2, 'API', 'N1', '{}', 1, :c, :now, :now)",
-                n=number, pid=f"t{number}", c=category, now=NOW)
+                n=number,
+                pid=f"t{number}",
+                c=category,
+                now=NOW,
+            )
         for tag_id, name in ((1, "Billing"), (2, "billing"), (3, "BILLING "), (4, "Other")):
-            run("INSERT INTO tags (id, public_id, org_id, name, created_at) VALUES (:i, :p, 1, :n, :now)",
-                i=tag_id, p=f"g{tag_id}", n=name, now=NOW)
+            run(
+                "INSERT INTO tags (id, public_id, org_id, name, created_at) VALUES (:i, :p, 1, :n, :now)",
+                i=tag_id,
+                p=f"g{tag_id}",
+                n=name,
+                now=NOW,
+            )
         # Ticket 1 has two spellings of the same tag; ticket 2 only the third one.
         for ticket_id, tag_id in ((1, 1), (1, 2), (2, 3), (2, 4)):
             run("INSERT INTO ticket_tags (ticket_id, tag_id) VALUES (:t, :g)", t=ticket_id, g=tag_id)

@@ -104,7 +104,7 @@ def test_concurrent_guesses_get_no_more_tries_than_allowed(live_server, agent):
             timeout=30,
         ).status_code)
 
-    threads = [threading.Thread(target=guess, args=pair) for pair in zip(sessions, tokens)]
+    threads = [threading.Thread(target=guess, args=pair) for pair in zip(sessions, tokens, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
