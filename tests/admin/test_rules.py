@@ -401,3 +401,15 @@ def test_a_rule_made_in_the_form_routes_a_ticket_created_through_the_api(app, ad
     assert ticket.priority == Priority.URGENT
     assert sorted(tag.name for tag in ticket.tags) == ["refund", "vip"]
     assert (ticket.level, ticket.assignee_id) == (Level.N2, n2.id)
+
+
+def test_the_forms_are_full_pages_and_fragments(admin_client, org):
+    rule = make_rule(org)
+    for url in ("/admin/rules/new", f"/admin/rules/{rule.public_id}"):
+        page = admin_client.get(url)
+        assert page.status_code == 200 and "<html" in page.text and 'id="rule-form"' in page.text
+        fragment = admin_client.get(url, headers=HX)
+        assert "<html" not in fragment.text and 'id="rule-form"' in fragment.text
+    assert 'name="conditions.0.value"' in admin_client.get("/admin/rules/new").text  # one empty row to start
+    bad = admin_client.post("/admin/rules", data=rule_form(name=""))
+    assert bad.status_code == 422 and "<html" in bad.text  # a plain post gets the full page back
