@@ -8,6 +8,7 @@ A rule's `actions` may hold `set_category` (name), `set_priority` (LOW…CRITICA
 A matching rule with `stop` set ends the evaluation.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, select
@@ -73,7 +74,11 @@ ACTIVE_RULES = (
 
 def route(org_id: int, facts: TicketFacts) -> Routing:
     """Evaluate the organization's active rules in order."""
-    rules = execute(ACTIVE_RULES, {"org_id": org_id})
+    return evaluate(execute(ACTIVE_RULES, {"org_id": org_id}), facts)
+
+
+def evaluate(rules: Iterable, facts: TicketFacts) -> Routing:
+    """Apply `rules` (anything with `name`, `conditions`, `actions`, `stop`), in order."""
     result = Routing()
     for rule in rules:
         if not all(matches(condition, facts) for condition in rule.conditions or []):

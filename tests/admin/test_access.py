@@ -8,7 +8,8 @@ from .. import factories
 from .conftest import HX, admin_events
 
 PAGES = ["/admin/", "/admin/agents", "/admin/api-keys", "/admin/categories", "/admin/tags",
-         "/admin/outbox", "/admin/webhooks", "/admin/settings", "/admin/classifier", "/admin/audit"]
+         "/admin/outbox", "/admin/webhooks", "/admin/settings", "/admin/classifier", "/admin/audit",
+         "/admin/rules", "/admin/rules/new"]
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -65,7 +66,9 @@ WRITES = ["/admin/agents", "/admin/agents/x", "/admin/agents/x/deactivate", "/ad
           "/admin/agents/x/password", "/admin/api-keys", "/admin/api-keys/x/revoke", "/admin/categories",
           "/admin/categories/x", "/admin/categories/x/archive", "/admin/categories/x/merge", "/admin/tags",
           "/admin/tags/x", "/admin/tags/x/delete", "/admin/tags/x/merge",
-          "/admin/settings", "/admin/settings/slack-test", "/admin/classifier"]
+          "/admin/settings", "/admin/settings/slack-test", "/admin/classifier",
+          "/admin/rules", "/admin/rules/try", "/admin/rules/x", "/admin/rules/x/active",
+          "/admin/rules/x/move", "/admin/rules/x/delete"]
 
 
 @pytest.mark.parametrize("url", WRITES)
