@@ -98,7 +98,7 @@ def main() -> None:
         median = statistics.median(samples) * 1000
         print(f"{name:<16} {len(samples):>5} {median:>8.1f} {flood.p99(samples) * 1000:>8.1f}")
     ratio = flood.p99(latencies["flood"]) / flood.p99(latencies["preview"])
-    print(f"flood p99 / preview p99: {ratio:.2f} (at most 2 is the aim; rendering under the write lock made it 40)")
+    print(f"flood p99 / preview p99: {ratio:.2f} (aim: at most 2; rendering under the write lock gave 40)")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ def admin_context():
     def admin_endpoints() -> set[str]:
         from flask import current_app
 
-        return {rule.endpoint for rule in current_app.url_map.iter_rules() if rule.endpoint.startswith("admin.")}
+        url_rules = current_app.url_map.iter_rules()
+        return {rule.endpoint for rule in url_rules if rule.endpoint.startswith("admin.")}
 
     return {"admin_endpoints": admin_endpoints}
 
