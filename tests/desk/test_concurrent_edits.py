@@ -46,6 +46,8 @@ def test_an_edit_from_a_stale_form_is_refused_with_who_changed_it(nina_client, o
     text = " ".join(re.sub(r"<[^>]+>", " ", stale.text).split())
     assert "Urgent" in text and "Omar set priority to URGENT just now" in text
     assert events(ticket) == before
+    # Omar's change signals every open page: no live refresh may take the notice away.
+    assert field.get("hx-trigger") is None and field.get("hx-get") is None
     db.session.expire_all()
     assert db.session.get(Ticket, ticket.id).priority == "URGENT"
 
@@ -55,6 +57,7 @@ def test_an_edit_from_a_stale_form_is_refused_with_who_changed_it(nina_client, o
     assert values["priority"] == "HIGH" and int(values["seen"]) > int(nina_saw)
     again = nina_client.post(offer.get("hx-post"), data=values, headers=HX)
     assert again.status_code == 200
+    assert by_id(parse(again.text), "field-priority").get("hx-trigger")  # live again
     db.session.expire_all()
     assert db.session.get(Ticket, ticket.id).priority == "HIGH"
 
