@@ -2,12 +2,13 @@
 
 Names are unique per organization ignoring case (`models.name_key`). Every function runs in
 the caller's write transaction and writes its admin log row there; a merge moves the
-tickets and records it on each ticket's timeline too.
+tickets and records it on each ticket's timeline too. Routing rules that name a category or
+tag follow it when it is renamed, merged or deleted.
 """
 
 from sqlalchemy import case, delete, func, insert, select, update
 
-from . import admin_log
+from . import admin_log, rules
 from .db import add_rows
 from .extensions import db
 from .models import (
@@ -62,6 +63,7 @@ def rename_category(category: Category, name: object, changer: admin_log.Changer
         return
     _free(Category, category.org_id, name, keep_id=category.id)
     admin_log.record(category.org_id, changer, "category.renamed", category.name, category.name, name)
+    rules.follow_rename(category.org_id, "set_category", category.name, name, changer)
     category.name = name
     db.session.flush()
 
@@ -100,6 +102,7 @@ def merge_categories(source: Category, target: Category, changer: admin_log.Chan
         source.name,
         f"{target.name} ({len(moved)} tickets)",
     )
+    rules.follow_rename(source.org_id, "set_category", source.name, target.name, changer)
     db.session.delete(source)
     db.session.flush()
     return len(moved)
@@ -162,6 +165,7 @@ def rename_tag(tag: Tag, name: object, changer: admin_log.Changer) -> None:
         return
     _free(Tag, tag.org_id, name, keep_id=tag.id)
     admin_log.record(tag.org_id, changer, "tag.renamed", tag.name, tag.name, name)
+    rules.follow_rename(tag.org_id, "add_tags", tag.name, name, changer)
     tag.name = name
     db.session.flush()
 
@@ -172,6 +176,7 @@ def delete_tag(tag: Tag, changer: admin_log.Changer) -> int:
     _timeline(tag.org_id, tickets, changer, "tags", tag.name, None)
     admin_log.record(tag.org_id, changer, "tag.deleted", tag.name, f"{len(tickets)} tickets")
     db.session.execute(delete(ticket_tags).where(ticket_tags.c.tag_id == tag.id))
+    rules.follow_rename(tag.org_id, "add_tags", tag.name, None, changer)
     db.session.delete(tag)
     db.session.flush()
     return len(tickets)
@@ -198,6 +203,7 @@ def merge_tags(source: Tag, target: Tag, changer: admin_log.Changer) -> int:
         source.name,
         f"{target.name} ({len(tickets)} tickets)",
     )
+    rules.follow_rename(source.org_id, "add_tags", source.name, target.name, changer)
     db.session.delete(source)
     db.session.flush()
     return len(tickets)

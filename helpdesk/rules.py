@@ -1,7 +1,7 @@
 """Routing rules as an admin manages them: validate, create, edit, enable, reorder, delete, try.
 
 A rule is written in routing.py's vocabulary (see its docstring). `validate` is the one check
-for a rule, whoever sends it (the admin pages, a future admin API); it raises InvalidValue
+for a rule, whoever sends it (the admin pages, the admin API); it raises InvalidValue
 naming the bad field as `name`, `conditions.N.field|op|value|key` or `actions.<action>`.
 Every change runs in the caller's write transaction and writes its admin log row there.
 """
@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from . import admin_log
 from .assignment import lock_organization
 from .extensions import db
-from .models import Agent, Level, Priority, RoutingRule
+from .models import Agent, Level, Priority, RoutingRule, name_key
 from .routing import FIELDS, OPS, Routing, TicketFacts, evaluate
 from .tickets import find_category
 from .validation import InvalidValue
@@ -224,14 +224,21 @@ def set_active(rule: RoutingRule, active: bool, changer: admin_log.Changer) -> b
 
 
 def move_rule(rule: RoutingRule, offset: int, changer: admin_log.Changer) -> bool:
-    """Move a rule one place up (-1) or down (+1); positions are renumbered 0…n-1."""
+    """Move a rule one place up (-1) or down (+1)."""
+    here = rules_of(rule.org_id).index(rule)
+    return here + offset >= 0 and move_to(rule, here + offset, changer)
+
+
+def move_to(rule: RoutingRule, place: int, changer: admin_log.Changer) -> bool:
+    """Put a rule at `place` in the evaluation order (0 first; past the end means last);
+    positions are renumbered 0…n-1. False if it was there already."""
     lock_organization(rule.org_id)
     ordered = rules_of(rule.org_id)
     here = ordered.index(rule)
-    there = here + offset
-    if not 0 <= there < len(ordered):
+    there = min(max(place, 0), len(ordered) - 1)
+    if here == there:
         return False
-    ordered[here], ordered[there] = ordered[there], ordered[here]
+    ordered.insert(there, ordered.pop(here))
     for position, each in enumerate(ordered):
         each.position = position
     admin_log.record(rule.org_id, changer, "rule.moved", rule.name, here + 1, there + 1)
@@ -239,11 +246,48 @@ def move_rule(rule: RoutingRule, offset: int, changer: admin_log.Changer) -> boo
     return True
 
 
+def place_of(rule: RoutingRule) -> int:
+    """The rule's place in the evaluation order, 0 first."""
+    return rules_of(rule.org_id).index(rule)
+
+
 def delete_rule(rule: RoutingRule, changer: admin_log.Changer) -> None:
     """Delete a rule; the tickets it routed keep what it did and their timeline says so."""
     admin_log.record(rule.org_id, changer, "rule.deleted", rule.name, describe(rule))
     db.session.delete(rule)
     db.session.flush()
+
+
+def follow_rename(org_id: int, action: str, old: str, new: str | None, changer: admin_log.Changer) -> int:
+    """Rules whose `action` ("set_category" or "add_tags") names `old` name `new` instead, or
+    drop it when `new` is None: a renamed, merged or deleted category or tag takes its rules
+    along. Returns how many rules changed."""
+    changed = 0
+    for rule in rules_of(org_id):
+        actions = dict(rule.actions or {})
+        if action == "set_category":
+            if name_key(actions.get(action) or "") != name_key(old):
+                continue
+            actions.pop(action)
+            if new is not None:
+                actions[action] = new
+        else:
+            tags = actions.get(action) or []
+            if not any(name_key(tag) == name_key(old) for tag in tags):
+                continue
+            kept: dict[str, str] = {}
+            for tag in (new if name_key(tag) == name_key(old) else tag for tag in tags):
+                if tag is not None:
+                    kept.setdefault(name_key(tag), tag)
+            actions.pop(action)
+            if kept:
+                actions[action] = list(kept.values())
+        before = describe(rule)
+        rule.actions = actions
+        admin_log.record(org_id, changer, "rule.updated", rule.name, before, describe(rule))
+        db.session.flush()
+        changed += 1
+    return changed
 
 
 # Try it

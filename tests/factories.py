@@ -45,9 +45,9 @@ def make_customer(org, **kw):
     return customer
 
 
-def make_api_key(org, name="test key"):
+def make_api_key(org, name="test key", scope="tickets"):
     with write_transaction():
-        key, secret = accounts.issue_api_key(db.session.merge(org), name)
+        key, secret = accounts.issue_api_key(db.session.merge(org), name, scope)
     return key, secret
 
 

@@ -1,6 +1,7 @@
 """The JSON API: key-authenticated, CSRF-exempt, one module per contract.
 
-`/api/v1/…` is Supportdesk's contract and our native API around it (v1.py); `/api/ext-v1/…`
+`/api/v1/…` is Supportdesk's contract and our native API around it (v1.py), and the admin
+API for categories, tags and routing rules (admin.py); `/api/ext-v1/…`
 is Telemetron's (ext.py); docs.py serves the OpenAPI document and the docs page. One guard
 here sizes, authenticates and rate-limits every request of both.
 """
@@ -11,17 +12,18 @@ import logging
 from flask import Blueprint, current_app, g, request
 
 from .. import logs
+from ..catalog import NameTaken
 from ..customers import CustomerNotFound
 from ..extensions import csrf, limiter
 from ..idempotency import KeyConflict
 from ..tickets import QuotaReached
 from ..validation import InvalidValue
-from . import docs, ext, v1
+from . import admin, docs, ext, v1
 from .context import authenticate_request, too_large
 from .errors import ApiError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-for child in (v1.bp, ext.bp, docs.bp):
+for child in (v1.bp, admin.bp, ext.bp, docs.bp):
     bp.register_blueprint(child)
     csrf.exempt(child)
 csrf.exempt(bp)
@@ -80,6 +82,13 @@ def quota_reached(error: QuotaReached):
 @bp.errorhandler(InvalidValue)
 def invalid_value(error: InvalidValue):
     return ApiError.invalid([{"field": error.field, "message": error.message}]).response()
+
+
+@bp.errorhandler(NameTaken)
+def name_taken(error: NameTaken):
+    return ApiError(
+        409, "CONFLICT", error.message, [{"field": error.field, "message": error.message}]
+    ).response()
 
 
 @bp.errorhandler(KeyConflict)

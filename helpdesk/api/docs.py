@@ -76,6 +76,17 @@ def openapi() -> dict:
         (schemas.Error, "serialization"),
         (schemas.ExtCreated, "serialization"),
         (schemas.ExtError, "serialization"),
+        (schemas.NewCategory, "validation"),
+        (schemas.NewTag, "validation"),
+        (schemas.NewRule, "validation"),
+        (schemas.RuleChange, "validation"),
+        (schemas.OneCategory, "serialization"),
+        (schemas.CategoryList, "serialization"),
+        (schemas.OneTag, "serialization"),
+        (schemas.TagList, "serialization"),
+        (schemas.OneRule, "serialization"),
+        (schemas.RuleList, "serialization"),
+        (schemas.DeletedRule, "serialization"),
     ]
     _, definitions = models_json_schema(models, ref_template=REF)
     not_found = {404: "NOT_FOUND: no ticket with that id or number in your organization"}
@@ -178,6 +189,7 @@ def openapi() -> dict:
             ),
         }},
     }
+    paths |= admin_paths()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -194,6 +206,60 @@ def openapi() -> dict:
             "schemas": definitions["$defs"],
         },
     }
+
+
+ADMIN_ERRORS = V1_ERRORS | {403: "FORBIDDEN: the route needs an API key with scope admin"}
+NO_RULE = {404: "NOT_FOUND: no routing rule with that id in your organization"}
+TAKEN = {409: "CONFLICT: the name is taken (names ignore case)"}
+
+
+def _admin(operation: str, summary: str, ok: dict, errors: dict, body: type | None = None, **more) -> dict:
+    described = {
+        "operationId": operation,
+        "summary": summary,
+        "tags": ["Admin"],
+        "responses": _responses(ok, ADMIN_ERRORS | errors, "Error"),
+        **more,
+    }
+    if body is not None:
+        described["requestBody"] = _body(body)
+    return described
+
+
+def admin_paths() -> dict:
+    """The admin API: categories, tags and routing rules (keys with scope admin)."""
+    rule_id = [_path_param("id", "The rule's id")]
+    return {
+        "/api/v1/categories": {
+            "get": _admin("listCategories", "The categories, archived ones last",
+                          {200: ("CategoryList", "Every category")}, {}),
+            "post": _admin("createCategory", "Create a category", {201: ("OneCategory", "Created")},
+                           TAKEN, schemas.NewCategory),
+        },
+        "/api/v1/tags": {
+            "get": _admin("listTags", "The tags with the ids tagIds takes (any key)",
+                          {200: ("TagList", "Every tag")}, {}),
+            "post": _admin("createTag", "Create a tag", {201: ("OneTag", "Created")},
+                           TAKEN, schemas.NewTag),
+        },
+        "/api/v1/routing-rules": {
+            "get": _admin("listRoutingRules", "The routing rules in evaluation order",
+                          {200: ("RuleList", "Every rule")}, {}),
+            "post": _admin("createRoutingRule", "Create a routing rule",
+                           {201: ("OneRule", "Created")}, {}, schemas.NewRule,
+                           description="Validated as the admin page validates: an unknown "
+                           "category, an inactive agent or a misspelt field is a 400 naming it."),
+        },
+        "/api/v1/routing-rules/{id}": {
+            "get": _admin("getRoutingRule", "One routing rule", {200: ("OneRule", "The rule")},
+                          NO_RULE, parameters=rule_id),
+            "patch": _admin("changeRoutingRule", "Change a routing rule (a JSON merge patch)",
+                            {200: ("OneRule", "The rule as it is now")}, NO_RULE, schemas.RuleChange,
+                            parameters=rule_id),
+            "delete": _admin("deleteRoutingRule", "Delete a routing rule",
+                             {200: ("DeletedRule", "Deleted")}, NO_RULE, parameters=rule_id),
+        },
+    }  # fmt: skip
 
 
 @bp.get("/openapi.json")

@@ -93,9 +93,7 @@ def Text(max_length: int, *, blank: bool = False):  # noqa: N802 - reads as a ty
     return Annotated[str, StringConstraints(min_length=0 if blank else 1, max_length=max_length), *checks]
 
 
-Email = Annotated[
-    str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN), AfterValidator(storable)
-]
+Email = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN), AfterValidator(storable)]
 Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN), AfterValidator(lower)]
 Metadata = Annotated[dict[str, Any], AfterValidator(bounded_metadata)]
 DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
@@ -188,6 +186,69 @@ class TicketQuery(Request):
     )
 
 
+class NewCategory(Request):
+    """`POST /api/v1/categories`."""
+
+    name: Text(100) = Field(description="Unique in the organization, ignoring case")
+
+
+class NewTag(Request):
+    """`POST /api/v1/tags`."""
+
+    name: Text(60) = Field(description="Unique in the organization, ignoring case")
+
+
+class Strict(Request):
+    """A routing rule's parts: a misspelt field or action is refused, never ignored."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class RuleCondition(Strict):
+    field: Literal["subject", "description", "priority", "category", "customerEmailDomain", "metadata"]
+    op: Literal["contains", "equals"] = Field(description="Both ignore case")
+    value: Text(200)
+    key: Text(100) | None = Field(None, description="The metadata key (metadata conditions only)")
+
+
+class RuleActions(Strict):
+    setCategory: Text(100) | None = Field(None, description="An existing, unarchived category")
+    setPriority: Literal["LOW", "MEDIUM", "HIGH", "URGENT", "CRITICAL"] | None = None
+    addTags: list[Text(60)] | None = Field(None, max_length=20, description="Tag names; new ones are created")
+    targetLevel: Literal["N1", "N2", "N3"] | None = Field(
+        None, description="Assign among agents of this level"
+    )
+    assignAgent: Email | None = Field(None, description="An active agent's email")
+
+
+Position = Annotated[int, Field(ge=0, le=10_000, description="0 is evaluated first; past the end means last")]
+
+
+class NewRule(Strict):
+    """`POST /api/v1/routing-rules`: added last unless `position` says where."""
+
+    name: Text(120)
+    position: Position | None = None
+    active: bool = True
+    stop: bool = Field(False, description="Evaluate no later rule once this one matches")
+    conditions: list[RuleCondition] = Field(
+        default_factory=list, max_length=20, description="All must match; none matches every ticket"
+    )
+    actions: RuleActions = Field(default_factory=RuleActions)
+
+
+class RuleChange(Strict):
+    """`PATCH /api/v1/routing-rules/<id>`: the fields given change, as a JSON merge patch:
+    `conditions` replaces the list, `actions` changes the actions named (null removes one)."""
+
+    name: Text(120) | None = None
+    position: Position | None = None
+    active: bool | None = None
+    stop: bool | None = None
+    conditions: list[RuleCondition] | None = Field(None, max_length=20)
+    actions: RuleActions | None = None
+
+
 # --- Responses ----------------------------------------------------------------------------
 
 
@@ -277,6 +338,65 @@ class OneMessage(Response):
     data: MessageOut
 
 
+class CategoryOut(Response):
+    id: str
+    name: str
+    archived: bool
+    createdAt: DateTime
+
+
+class TagListItem(Response):
+    id: str
+    name: str
+    createdAt: DateTime
+
+
+class RuleOut(Response):
+    id: str
+    name: str
+    position: int
+    active: bool
+    stop: bool
+    conditions: list[RuleCondition]
+    actions: RuleActions
+    createdAt: DateTime
+
+
+class OneCategory(Response):
+    success: Literal[True] = True
+    data: CategoryOut
+
+
+class CategoryList(Response):
+    success: Literal[True] = True
+    data: list[CategoryOut]
+
+
+class OneTag(Response):
+    success: Literal[True] = True
+    data: TagListItem
+
+
+class TagList(Response):
+    success: Literal[True] = True
+    data: list[TagListItem]
+
+
+class OneRule(Response):
+    success: Literal[True] = True
+    data: RuleOut
+
+
+class RuleList(Response):
+    success: Literal[True] = True
+    data: list[RuleOut]
+
+
+class DeletedRule(Response):
+    success: Literal[True] = True
+    data: TagOut = Field(description="The deleted rule's id and name")
+
+
 class ErrorDetail(Response):
     field: str
     message: str
@@ -284,7 +404,7 @@ class ErrorDetail(Response):
 
 class ErrorBody(Response):
     code: Literal[
-        "VALIDATION_ERROR", "UNAUTHORIZED", "PLAN_LIMIT_REACHED", "CUSTOMER_NOT_FOUND",
+        "VALIDATION_ERROR", "UNAUTHORIZED", "FORBIDDEN", "PLAN_LIMIT_REACHED", "CUSTOMER_NOT_FOUND",
         "NOT_FOUND", "METHOD_NOT_ALLOWED", "CONFLICT", "IDEMPOTENCY_CONFLICT",
         "PAYLOAD_TOO_LARGE", "RATE_LIMITED", "INTERNAL_ERROR",
     ]  # fmt: skip
