@@ -371,7 +371,7 @@ def test_try_it_on_the_edit_page_uses_the_unsaved_edits(admin_client, org):
 # End to end
 
 
-def test_a_rule_made_in_the_form_routes_a_ticket_created_through_the_api(app, admin_client, org, billing):
+def test_a_rule_made_in_the_form_routes_tickets_of_both_contracts(app, admin_client, org, billing):
     n2 = factories.make_agent(
         org, level=Level.N2, availability=Availability.AVAILABLE, email="n2@example.com"
     )
@@ -381,10 +381,11 @@ def test_a_rule_made_in_the_form_routes_a_ticket_created_through_the_api(app, ad
     }))  # fmt: skip
     assert response.status_code == 201
     factories.make_customer(org, external_id="user_42", email="ann@bigcorp.com")
-    secret = factories.make_api_key(org)[1]
-    created = app.test_client().post(
+    api = app.test_client()
+    key = {"X-API-Key": factories.make_api_key(org)[1]}
+    supportdesk = api.post(
         "/api/v1/tickets/api-create",
-        headers={"X-API-Key": secret},
+        headers=key,
         json={
             "customerExternalId": "user_42",
             "subject": "I was CHARGED TWICE",
@@ -392,15 +393,21 @@ def test_a_rule_made_in_the_form_routes_a_ticket_created_through_the_api(app, ad
             "priority": "LOW",
         },
     )
-    assert created.status_code == 201, created.text
-    db.session.rollback()
-    ticket = db.session.scalar(
-        db.select(Ticket).where(Ticket.org_id == org.id, Ticket.subject == "I was CHARGED TWICE")
+    assert supportdesk.status_code == 201, supportdesk.text
+    telemetron = api.post(
+        "/api/ext-v1/ticket/createTicket",
+        headers=key,
+        json={"title": "Charged twice again", "customerEmail": "bob@bigcorp.com", "priority": "low"},
     )
-    assert ticket.category.name == "Billing"
-    assert ticket.priority == Priority.URGENT
-    assert sorted(tag.name for tag in ticket.tags) == ["refund", "vip"]
-    assert (ticket.level, ticket.assignee_id) == (Level.N2, n2.id)
+    assert telemetron.status_code == 200, telemetron.text
+    db.session.rollback()
+    tickets = db.session.scalars(db.select(Ticket).where(Ticket.org_id == org.id).order_by(Ticket.id)).all()
+    assert [ticket.subject for ticket in tickets] == ["I was CHARGED TWICE", "Charged twice again"]
+    for ticket in tickets:
+        assert ticket.category.name == "Billing"
+        assert ticket.priority == Priority.URGENT
+        assert sorted(tag.name for tag in ticket.tags) == ["refund", "vip"]
+        assert (ticket.level, ticket.assignee_id) == (Level.N2, n2.id)
 
 
 def test_the_forms_are_full_pages_and_fragments(admin_client, org):
