@@ -86,7 +86,11 @@ def creation_latencies(
     return latencies, statuses
 
 
-def p99(samples: list[float]) -> float:
-    """The 99th percentile by nearest rank."""
+def percentile(samples: list[float], share: float) -> float:
+    """The `share` (0.9 for the 90th) percentile by nearest rank."""
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(0.99 * len(ordered)) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def p99(samples: list[float]) -> float:
+    return percentile(samples, 0.99)
