@@ -11,7 +11,7 @@ from sqlalchemy import Row, bindparam, func, select, update
 from werkzeug.security import generate_password_hash
 
 from . import admin_log, assignment, audit, auth, logs
-from .db import execute, write_transaction
+from .db import execute, lock_organization, write_transaction
 from .extensions import db
 from .models import (
     TICKET_IS_OPEN,
@@ -274,7 +274,7 @@ def deactivate_agent(agent: Agent, changer: admin_log.Changer) -> list[Ticket]:
     if not agent.active:
         return []
     _keeps_an_admin(agent, "active")
-    assignment.lock_organization(agent.org_id)
+    lock_organization(agent.org_id)
     agent.active = False
     agent.availability = Availability.OFFLINE
     admin_log.record(agent.org_id, changer, "agent.active", agent.email, True, False)

@@ -1,6 +1,6 @@
 """Auto-assignment: the least-loaded available agent of the ticket's level gets it.
 
-Callers hold the organization's write lock (see `lock_organization`), so two concurrent
+Callers hold the organization's write lock (`db.lock_organization`), so two concurrent
 creations never both see the same agent as least loaded.
 """
 
@@ -9,54 +9,9 @@ from datetime import datetime
 from sqlalchemy import Row, and_, bindparam, func, select, update
 
 from . import audit, notify
-from .db import execute, is_sqlite
+from .db import execute, lock_organization
 from .extensions import db
-from .models import (
-    TICKET_IS_OPEN,
-    Agent,
-    Availability,
-    Level,
-    Organization,
-    Status,
-    Ticket,
-    utcnow,
-)
-
-
-def lock_organization(org_id: int) -> None:
-    """Serialize this organization's writers until the transaction ends.
-
-    SQLite already holds the database write lock (db.write_transaction); PostgreSQL takes
-    a row lock on the organization.
-    """
-    if not is_sqlite():
-        db.session.execute(
-            select(Organization.id).where(Organization.id == org_id).with_for_update()
-        )
-
-
-NEXT_NUMBER = (
-    update(Organization.__table__)
-    .where(Organization.id == bindparam("org_id"))
-    .values(ticket_seq=Organization.ticket_seq + 1)
-    .returning(
-        Organization.ticket_seq,
-        Organization.id,
-        Organization.ticket_prefix,
-        Organization.monthly_quota,
-        Organization.slack_webhook_url,
-        Organization.classifier_threshold,
-    )
-)
-
-
-def allocate_number(org_id: int) -> tuple[int, Row]:
-    """The organization's next ticket number, and its row (prefix, quota, Slack URL, threshold).
-
-    Also takes the organization's lock on PostgreSQL (the UPDATE locks the row).
-    """
-    org = execute(NEXT_NUMBER, {"org_id": org_id}).one()
-    return org.ticket_seq, org
+from .models import TICKET_IS_OPEN, Agent, AgentLike, Availability, Level, Status, Ticket, TicketLike, utcnow
 
 
 def pick_agent(org_id: int, level: Level) -> Row | None:
@@ -114,18 +69,16 @@ def assign(ticket: Ticket, agent: Agent | None, actor: audit.Actor) -> None:
 
 
 def announce(
-    ticket: Ticket,
-    previous: Agent | None,
-    agent: Agent | Row | None,
+    ticket: TicketLike,
+    previous: AgentLike | None,
+    agent: AgentLike | None,
     actor: audit.Actor,
     now: datetime,
+    webhooks: list[Row] | None = None,
 ) -> None:
-    """What an assignment records and tells, once the ticket names its new assignee.
-
-    `ticket` may be a `tickets.Opened`, inserted already assigned (`agent` is then the
-    row `pick_agent` returned, or the model of the agent a routing rule named); the
-    agent's `last_assigned_at` becomes `now`.
-    """
+    """What an assignment records and tells, once the ticket names its new assignee; the
+    agent's `last_assigned_at` becomes `now`. A creation passes the `webhooks` it read
+    before the write lock (see `notify.webhooks_of`)."""
     if agent is not None:
         # A statement rather than an attribute change: the next pick in this transaction
         # (the demo seeds several tickets in one) sees it without waiting for a flush.
@@ -139,7 +92,7 @@ def announce(
         agent.name if agent else None,
     )
     if agent is not None:
-        notify.ticket_assigned(ticket, agent)
+        notify.ticket_assigned(ticket, agent, webhooks)
     else:
         notify.signal(ticket.org_id, "queue")
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from .db import add_rows
-from .models import Agent, Ticket, TicketEvent
+from .models import Agent, TicketEvent, TicketLike
 
 
 @dataclass(frozen=True)
@@ -22,14 +22,14 @@ SYSTEM = Actor(label="Helpdesk")
 
 
 def record(
-    ticket: Ticket,
+    ticket: TicketLike,
     actor: Actor,
     action: str,
     field: str | None = None,
     old: object = None,
     new: object = None,
 ) -> None:
-    """Append one event to the ticket's timeline (`ticket` may be a `tickets.Opened`)."""
+    """Append one event to the ticket's timeline."""
     add_rows(
         TicketEvent,
         dict(

@@ -168,10 +168,11 @@ def forget(org_id: int | None = None) -> None:
         _models.pop(org_id, None)
 
 
-def threshold(org) -> float:
-    """The confidence below which a guess is not applied: the organization's, else the configured one."""
-    if org.classifier_threshold is not None:
-        return org.classifier_threshold
+def threshold(org_threshold: float | None) -> float:
+    """The confidence below which a guess is not applied: the organization's
+    (`Organization.classifier_threshold`), else the configured one."""
+    if org_threshold is not None:
+        return org_threshold
     return float(current_app.config["CLASSIFIER_THRESHOLD"])
 
 

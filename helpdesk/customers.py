@@ -76,15 +76,15 @@ def find_customer_row(org_id: int, ref: CustomerRef) -> Row | None:
     return execute(ROW_BY[lookup[0]], {"org_id": org_id, "value": lookup[1]}).first()
 
 
-def resolve_customer(org: Organization, ref: CustomerRef) -> Customer:
+def resolve_customer(org_id: int, ref: CustomerRef) -> Customer:
     """Find the customer, creating it when the reference allows; else CustomerNotFound."""
-    customer = find_customer(org.id, ref)
+    customer = find_customer(org_id, ref)
     if customer is not None:
         return customer
     if not ref.create or ref.public_id:
         raise CustomerNotFound(ref.public_id or ref.external_id or ref.email)
     customer = Customer(
-        org_id=org.id, external_id=ref.external_id, email=normalize_email(ref.email), name=ref.name
+        org_id=org_id, external_id=ref.external_id, email=normalize_email(ref.email), name=ref.name
     )
     db.session.add(customer)
     db.session.flush()

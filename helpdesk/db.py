@@ -6,8 +6,8 @@ IMMEDIATE transaction. The kernel wakes waiters as soon as the lock frees, so a 
 never sleeps in SQLite's busy handler and never fails on an upgraded read lock. No commit
 checkpoints the write-ahead log; a thread per process does (`Checkpointer`).
 
-PostgreSQL: services lock the organization row (`lock_organization`), which serializes
-number allocation, quota checks and assignment per organization.
+PostgreSQL: services lock the organization row (`lock_organization`, here), which
+serializes number allocation, quota checks and assignment per organization.
 
 Hot paths write side rows with `add_rows` (Core INSERTs, no unit of work) and run
 statements built once at import with `execute`.
@@ -18,16 +18,18 @@ import itertools
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from functools import cache
+from weakref import WeakKeyDictionary
 
 from flask import Flask
-from sqlalchemy import Insert, Table, event, insert
+from sqlalchemy import Insert, Table, event, insert, select
 from sqlalchemy.engine import Engine, Result
 from sqlalchemy.sql import Executable
 
 from .extensions import db
+from .models import Organization
 
 _immediate: ContextVar[bool] = ContextVar("immediate", default=False)
 
@@ -67,7 +69,7 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
 
-    engine.checkpointer = Checkpointer(engine)
+    checkpointers[engine] = Checkpointer(engine)
 
 
 class Checkpointer:
@@ -111,6 +113,10 @@ class Checkpointer:
         connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         with write_lock(self.engine.url.database):
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+# Each SQLite engine's checkpointer (see `Checkpointer`).
+checkpointers: WeakKeyDictionary[Engine, Checkpointer] = WeakKeyDictionary()
 
 
 @cache
@@ -164,34 +170,44 @@ def write_lock(database: str | None) -> Iterator[None]:
 
 
 @contextmanager
+def _immediately() -> Iterator[None]:
+    """Transactions begun in the block begin with BEGIN IMMEDIATE (see `_tune_sqlite`)."""
+    token = _immediate.set(True)
+    try:
+        yield
+    finally:
+        _immediate.reset(token)
+
+
+@contextmanager
 def write_transaction() -> Iterator[None]:
     """Run the block as one write transaction: commit on success, roll back on error.
 
     Whatever read transaction the session had is ended first, so the write starts from
-    fresh state while holding the write lock.
+    fresh state. On SQLite it queues on the write lock and holds it to the end.
     """
     if db.session().in_transaction():
         db.session.commit()
+    sqlite = is_sqlite()
+    with write_lock(db.engine.url.database) if sqlite else nullcontext():
+        try:
+            if sqlite:
+                with _immediately():
+                    db.session.connection()  # BEGIN IMMEDIATE now, inside the lock
+            yield
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+    if sqlite:
+        checkpointers[db.engine].wrote()
+
+
+def lock_organization(org_id: int) -> None:
+    """Serialize this organization's writers until the write transaction ends.
+
+    SQLite already holds the database's write lock (`write_transaction`); PostgreSQL takes
+    a row lock on the organization.
+    """
     if not is_sqlite():
-        try:
-            yield
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
-        return
-    with write_lock(db.engine.url.database):
-        token = _immediate.set(True)
-        try:
-            db.session.connection()  # BEGIN IMMEDIATE now, inside the lock
-            _immediate.reset(token)
-            token = None
-            yield
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            raise
-        finally:
-            if token is not None:
-                _immediate.reset(token)
-    db.engine.checkpointer.wrote()
+        db.session.execute(select(Organization.id).where(Organization.id == org_id).with_for_update())

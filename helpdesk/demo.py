@@ -94,7 +94,7 @@ def seed(base_url: str) -> str:
     upsert_customer(org, external_id="user_77", email="mia@example.org", name="Mia Berg")
     upsert_customer(org, email="john.doe@example.com", name="John Doe")
     for name in ("Billing", "Orders", "Connectivity", "Account"):
-        category_named(org, name)
+        category_named(org.id, name)
     vip = Tag(org_id=org.id, name="vip")
     db.session.add_all([vip, Tag(org_id=org.id, name="refund")])
     db.session.add(

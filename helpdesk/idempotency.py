@@ -1,8 +1,8 @@
 """Idempotency keys: a retried create returns the first response and creates nothing.
 
-Callers look the key up and store the response inside the same write transaction as the
-creation, after taking the organization's lock, so concurrent retries with one key are
-serialized: the first creates, the others find its stored response.
+`tickets.open_once` looks the key up and stores the response inside the same write
+transaction as the creation, after taking the organization's lock, so concurrent retries
+with one key are serialized: the first creates, the others find its stored response.
 """
 
 import hashlib
@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from .db import add_rows, write_transaction
 from .extensions import db
 from .models import IdempotencyKey, utcnow
+from .validation import InvalidValue
 
 MAX_KEY_LENGTH = 255
 # A key older than this is forgotten: its next use starts afresh.
@@ -31,6 +32,16 @@ class Replay:
     response: dict
 
 
+def checked_key(key: str | None) -> str | None:
+    """The Idempotency-Key header's value, trimmed; None without one."""
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH or "\x00" in key:
+        raise InvalidValue("Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} characters")
+    return key
+
+
 def request_hash(payload: object) -> str:
     """A digest of the decoded body, so that spacing and key order do not matter."""
     canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -38,7 +49,8 @@ def request_hash(payload: object) -> str:
 
 
 def lookup(org_id: int, endpoint: str, key: str, digest: str) -> Replay | None:
-    """The stored response for this key, None when unused; KeyConflict on another body."""
+    """The stored response for this key, None when unused or expired; KeyConflict on
+    another body. Only reads: creation may look a key up before its write transaction."""
     stored = db.session.scalar(
         select(IdempotencyKey).where(
             IdempotencyKey.org_id == org_id,
@@ -49,8 +61,6 @@ def lookup(org_id: int, endpoint: str, key: str, digest: str) -> Replay | None:
     if stored is None:
         return None
     if utcnow() - stored.created_at > RETENTION:
-        db.session.delete(stored)
-        db.session.flush()
         return None
     if stored.request_hash != digest:
         raise KeyConflict(key)
@@ -60,7 +70,13 @@ def lookup(org_id: int, endpoint: str, key: str, digest: str) -> Replay | None:
 def remember(
     org_id: int, endpoint: str, key: str, digest: str, status_code: int, response: dict
 ) -> None:
-    """Store the response to replay for later requests with this key."""
+    """Store the response to replay for later requests with this key (in place of an
+    expired one; the caller looked the key up under the organization's lock)."""
+    db.session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.org_id == org_id, IdempotencyKey.endpoint == endpoint, IdempotencyKey.key == key
+        )
+    )
     add_rows(
         IdempotencyKey,
         dict(

@@ -3,7 +3,7 @@
 import enum
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -318,6 +318,50 @@ class Ticket(db.Model):
     @property
     def reference(self) -> str:
         return f"{self.org.ticket_prefix}-{self.number}"
+
+
+class AgentLike(Protocol):
+    """What a ticket's audit trail and notifications read of an agent: an `Agent`, or the
+    row assignment picked one by."""
+
+    id: int
+    public_id: str
+    name: str
+    email: str
+
+
+class CustomerLike(Protocol):
+    """An API answer's and a notification's customer: a `Customer`, or its row."""
+
+    id: int
+    public_id: str
+    external_id: str | None
+    email: str | None
+    name: str | None
+
+
+class TicketLike(Protocol):
+    """What the audit trail, notifications and the API's answer read of a ticket: a
+    `Ticket`, or the `tickets.Opened` a creation returns instead of reading it back."""
+
+    id: int
+    public_id: str
+    org_id: int
+    number: int
+    subject: str
+    status: Status
+    priority: Priority
+    channel: Channel
+    created_at: datetime
+
+    @property
+    def reference(self) -> str: ...
+
+    @property
+    def customer(self) -> CustomerLike: ...
+
+    @property
+    def assignee(self) -> AgentLike | None: ...
 
 
 # `Ticket.status.in_(OPEN_STATUSES)` with the statuses written in, as OPEN_SQL says.

@@ -6,22 +6,19 @@ nobody and a committed one loses no delivery; `helpdesk worker` sends the outbox
 
 from flask import current_app
 from sqlalchemy import Row, bindparam, select
-from sqlalchemy.event import listens_for
-from sqlalchemy.orm import Session
 
 from .db import add_rows, execute
-from .extensions import db
-from .models import Agent, LiveEvent, Notification, OutboxMessage, Ticket, Webhook
+from .models import AgentLike, LiveEvent, Notification, OutboxMessage, Ticket, TicketLike, Webhook
 
 
-def ticket_link(ticket: Ticket) -> str:
+def ticket_link(ticket: TicketLike) -> str:
     """The ticket's page under BASE_URL; works outside a request (CLI, worker)."""
     base = current_app.config["BASE_URL"].rstrip("/")
     path = current_app.url_map.bind("localhost").build("desk.ticket", {"reference": ticket.reference})
     return base + path
 
 
-def signal(org_id: int, kind: str, ticket: Ticket | None = None, agent: Agent | None = None):
+def signal(org_id: int, kind: str, ticket: TicketLike | None = None, agent: AgentLike | None = None):
     """Tell open pages that something changed; they re-fetch their own fragments."""
     add_rows(
         LiveEvent,
@@ -41,37 +38,18 @@ def _enqueue(org_id: int, kind: str, payload: dict) -> None:
 ACTIVE_WEBHOOKS = select(Webhook.id, Webhook.events).where(
     Webhook.org_id == bindparam("org_id"), Webhook.active.is_(True)
 )
-_HOOKS = "notify.active_webhooks"  # the key of the per-transaction cache in Session.info
 
 
-def active_webhooks(org_id: int) -> list[Row]:
-    """The organization's active webhooks (id and events)."""
+def webhooks_of(org_id: int) -> list[Row]:
+    """The organization's active webhooks (id and events). A creation reads them before
+    the write lock and passes them on; other changes leave them to be read here."""
     return execute(ACTIVE_WEBHOOKS, {"org_id": org_id}).all()
 
 
-def _webhooks_told(org_id: int) -> list[Row]:
-    """The webhooks this transaction tells, read once in it: a new ticket tells them two
-    events (created, then assigned)."""
-    known = db.session.info.setdefault(_HOOKS, {})
-    if org_id not in known:
-        known[org_id] = active_webhooks(org_id)
-    return known[org_id]
-
-
-def use_webhooks(org_id: int, hooks: list[Row]) -> None:
-    """Have this transaction tell `hooks`, the organization's active webhooks as the caller
-    read them just before it: a creation reads them before taking the write lock."""
-    db.session.info.setdefault(_HOOKS, {})[org_id] = hooks
-
-
-@listens_for(Session, "after_transaction_end")
-def _forget_webhooks(session: Session, _transaction) -> None:
-    session.info.pop(_HOOKS, None)
-
-
-def _webhooks(ticket: Ticket, event: str, **extra) -> None:
+def _webhooks(ticket: TicketLike, event: str, hooks: list[Row] | None = None, **extra) -> None:
     """Queue `event` for every active webhook of the organization that wants it."""
-    hooks = _webhooks_told(ticket.org_id)
+    if hooks is None:
+        hooks = webhooks_of(ticket.org_id)
     wanted = [hook.id for hook in hooks if not hook.events or event in hook.events]
     if wanted:
         data = _summary(ticket) | extra
@@ -88,7 +66,7 @@ def _webhooks(ticket: Ticket, event: str, **extra) -> None:
         )
 
 
-def _summary(ticket: Ticket) -> dict:
+def _summary(ticket: TicketLike) -> dict:
     return {
         "id": ticket.public_id,
         "ticketNumber": ticket.reference,
@@ -99,27 +77,29 @@ def _summary(ticket: Ticket) -> dict:
     }
 
 
-def ticket_created(ticket: Ticket, first_customer_message: str | None) -> None:
-    """Slack and webhooks hear of a new ticket; the queues refresh."""
-    org = ticket.org
-    if org.slack_webhook_url:
+def ticket_created(
+    ticket: TicketLike, first_customer_message: str | None, *, slack_url: str | None, webhooks: list[Row]
+) -> None:
+    """Slack (at the organization's `slack_url`) and `webhooks` hear of a new ticket; the
+    queues refresh."""
+    if slack_url:
         customer = ticket.customer
         _enqueue(
-            org.id,
+            ticket.org_id,
             "slack",
             {
-                "url": org.slack_webhook_url,
+                "url": slack_url,
                 "ticket": _summary(ticket),
                 "customer": customer.email or customer.external_id or customer.name or "",
                 "first_customer_message": first_customer_message,
             },
         )
-    _webhooks(ticket, "ticket.created")
+    _webhooks(ticket, "ticket.created", webhooks)
     if ticket.assignee is None:  # else the assignment's own signal refreshes the queues
         signal(ticket.org_id, "queue")
 
 
-def _tell(ticket: Ticket, agent: Agent, kind: str, text: str) -> None:
+def _tell(ticket: TicketLike, agent: AgentLike, kind: str, text: str) -> None:
     """An agent's in-app notification and its email (the template named `kind`)."""
     add_rows(
         Notification,
@@ -132,11 +112,11 @@ def _tell(ticket: Ticket, agent: Agent, kind: str, text: str) -> None:
     )
 
 
-def ticket_assigned(ticket: Ticket, agent: Agent) -> None:
+def ticket_assigned(ticket: TicketLike, agent: AgentLike, webhooks: list[Row] | None = None) -> None:
     """The assignee gets a notification, an email and a live signal (which also refreshes
     every open queue)."""
     _tell(ticket, agent, "assigned", f"{ticket.reference} assigned to you: {ticket.subject}")
-    _webhooks(ticket, "ticket.assigned", assignee=agent.email)
+    _webhooks(ticket, "ticket.assigned", webhooks, assignee=agent.email)
     signal(ticket.org_id, "assigned", ticket=ticket, agent=agent)
 
 

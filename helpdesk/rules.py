@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from . import admin_log
-from .assignment import lock_organization
+from .db import lock_organization
 from .extensions import db
 from .models import Agent, Level, Priority, RoutingRule, name_key
 from .routing import FIELDS, OPS, Routing, TicketFacts, evaluate

@@ -4,24 +4,26 @@ Services take model objects and plain values, never the request, and do not comm
 the caller wraps them in `db.write_transaction()`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
 from flask import abort
-from sqlalchemy import Row, Select, bindparam, func, select
+from sqlalchemy import Row, Select, bindparam, func, select, update
 
-from . import assignment, audit, classify, notify, routing
+from . import assignment, audit, classify, idempotency, notify, routing
 from .customers import CustomerRef, find_customer_row, normalize_email, resolve_customer
-from .db import add_row, add_rows
+from .db import add_row, add_rows, execute, lock_organization, write_transaction
 from .extensions import db
 from .markdown import Rendered, render_markdown
 from .models import (
     Agent,
+    AgentLike,
     Category,
     CategorySource,
     Channel,
-    Customer,
+    CustomerLike,
     Level,
     Message,
     MessageRole,
@@ -69,17 +71,17 @@ def month_start(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def check_quota(org: Organization) -> None:
+def check_quota(org_id: int, quota: int | None) -> None:
     """Raise QuotaReached when this month's tickets fill the plan; caller holds the lock."""
-    if org.monthly_quota is None:
+    if quota is None:
         return
     used = db.session.scalar(
         select(func.count(Ticket.id)).where(
-            Ticket.org_id == org.id, Ticket.created_at >= month_start(datetime.now(UTC))
+            Ticket.org_id == org_id, Ticket.created_at >= month_start(datetime.now(UTC))
         )
     )
-    if used >= org.monthly_quota:
-        raise QuotaReached(f"Monthly ticket quota of {org.monthly_quota} reached")
+    if used >= quota:
+        raise QuotaReached(f"Monthly ticket quota of {quota} reached")
 
 
 def find_category(org_id: int, name: str) -> Category | None:
@@ -102,22 +104,22 @@ def new_category_name(name: str) -> str:
 MAX_API_CATEGORIES = 500
 
 
-def category_named(org: Organization, name: str, *, client_field: str | None = None) -> Category | None:
+def category_named(org_id: int, name: str, *, client_field: str | None = None) -> Category | None:
     """The category of that name, created when the organization has none; None when the
     name is an archived category's (archived categories are no longer matched).
 
     With `client_field` (a client's free-form name, not an admin's rule), creating one is
     an InvalidValue of that field once the organization has MAX_API_CATEGORIES.
     """
-    category = find_category(org.id, name)
+    category = find_category(org_id, name)
     if category is None:
         if db.session.scalar(
-            select(Category.id).where(Category.org_id == org.id, Category.name_key == name_key(name))
+            select(Category.id).where(Category.org_id == org_id, Category.name_key == name_key(name))
         ):
             return None
         if client_field is not None:
             count = db.session.scalar(
-                select(func.count(Category.id)).where(Category.org_id == org.id)
+                select(func.count(Category.id)).where(Category.org_id == org_id)
             )
             if count >= MAX_API_CATEGORIES:
                 raise InvalidValue(
@@ -125,7 +127,7 @@ def category_named(org: Organization, name: str, *, client_field: str | None = N
                     f"the organization has {MAX_API_CATEGORIES} categories, the most a client "
                     "can add: use one of them",
                 )
-        category = Category(org_id=org.id, name=new_category_name(name))
+        category = Category(org_id=org_id, name=new_category_name(name))
         db.session.add(category)
         db.session.flush()
     return category
@@ -146,7 +148,7 @@ def tags_by_id(org_id: int, public_ids: list[str]) -> list[Tag]:
     return sorted(tags, key=lambda tag: wanted.index(tag.public_id))
 
 
-def tags_named(org: Organization, names: list[str]) -> list[Tag]:
+def tags_named(org_id: int, names: list[str]) -> list[Tag]:
     """The organization's tags with these names (ignoring case), created when missing."""
     tags = []
     wanted: dict[str, str] = {}
@@ -154,9 +156,9 @@ def tags_named(org: Organization, names: list[str]) -> list[Tag]:
         if given and given.strip():
             wanted.setdefault(name_key(given.strip()[:60]), given.strip()[:60])
     for key, name in wanted.items():
-        tag = db.session.scalar(select(Tag).where(Tag.org_id == org.id, Tag.name_key == key))
+        tag = db.session.scalar(select(Tag).where(Tag.org_id == org_id, Tag.name_key == key))
         if tag is None:
-            tag = Tag(org_id=org.id, name=name)
+            tag = Tag(org_id=org_id, name=name)
             db.session.add(tag)
             db.session.flush()
         tags.append(tag)
@@ -197,7 +199,15 @@ class Prepared:
     tag_ids: list[int]
     routing: routing.Routing
     guess: tuple[int, float] | None  # the classifier's category id and confidence
-    webhooks: list[Row]  # the organization's active webhooks (notify.active_webhooks)
+    threshold: float  # the confidence a guess needs to be applied
+    quota: int | None  # the organization's monthly quota
+    slack_url: str | None
+    webhooks: list[Row]  # the organization's active webhooks (notify.webhooks_of)
+
+
+ORG_SETTINGS = select(
+    Organization.monthly_quota, Organization.slack_webhook_url, Organization.classifier_threshold
+).where(Organization.id == bindparam("org_id"))
 
 
 def prepare(org_id: int, new: NewTicket) -> Prepared:
@@ -206,9 +216,9 @@ def prepare(org_id: int, new: NewTicket) -> Prepared:
     Renders the Markdown once (SPEC §7): the description, or a transcript of the messages
     when there is none, and the messages. Reads what the ticket will refer to: its
     customer, named category and tags (none of which is ever deleted), the routing rules'
-    decision, and the webhooks to tell. For a ticket left without a category, asks the
-    classifier (which trains the organization's first model here, if need be). An unknown
-    tag id is an InvalidValue here, before any write.
+    decision, the organization's settings and the webhooks to tell. For a ticket left
+    without a category, asks the classifier (which trains the organization's first model
+    here, if need be). An unknown tag id is an InvalidValue here, before any write.
 
     What it keeps are plain values and rows, not models: the commit that ends this read
     transaction before the lock is taken expires models, and reading them again under the
@@ -218,6 +228,7 @@ def prepare(org_id: int, new: NewTicket) -> Prepared:
     customer = find_customer_row(org_id, new.customer)
     category = find_category(org_id, new.category) if new.category else None
     tag_ids = [tag.id for tag in tags_by_id(org_id, new.tag_ids)]
+    settings = execute(ORG_SETTINGS, {"org_id": org_id}).one()
 
     if category is not None:
         category_name = category.name
@@ -248,38 +259,61 @@ def prepare(org_id: int, new: NewTicket) -> Prepared:
         tag_ids=tag_ids,
         routing=decided,
         guess=guess,
-        webhooks=notify.active_webhooks(org_id),
+        threshold=classify.threshold(settings.classifier_threshold),
+        quota=settings.monthly_quota,
+        slack_url=settings.slack_webhook_url,
+        webhooks=notify.webhooks_of(org_id),
     )
+
+
+# Numbering
+
+
+NEXT_NUMBER = (
+    update(Organization.__table__)
+    .where(Organization.id == bindparam("org_id"))
+    .values(ticket_seq=Organization.ticket_seq + 1)
+    .returning(Organization.ticket_seq, Organization.ticket_prefix)
+)
+
+
+def allocate_number(org_id: int) -> tuple[int, str]:
+    """The organization's next ticket number and its prefix. Numbers are never reused; on
+    PostgreSQL the UPDATE also takes the organization's lock."""
+    number, prefix = execute(NEXT_NUMBER, {"org_id": org_id}).one()
+    return number, prefix
+
+
+# Opening a ticket
 
 
 @dataclass(frozen=True)
 class Opened:
-    """A ticket as `open_ticket` wrote it: what the API answers with, without reading it back.
-
-    It has the attributes of `Ticket` that notifications, the audit trail and the API's
-    response shape read, so they take either. `org` is the row number allocation returned;
-    `assignee` is the picked agent's row, or the model of the agent a routing rule named.
-    """
+    """A ticket as `open_ticket` inserted it: what the audit trail, notifications and the
+    API's answer read (`models.TicketLike`), without reading the ticket back."""
 
     id: int
+    reference: str
+    customer: CustomerLike
+    assignee: AgentLike | None
+    # The columns it was inserted with, by the same names.
     public_id: str
-    org: Row
+    org_id: int
     number: int
     subject: str
     status: Status
     priority: Priority
     channel: Channel
-    customer: Row | Customer
-    assignee: Row | Agent | None
     created_at: datetime
 
-    @property
-    def org_id(self) -> int:
-        return self.org.id
 
-    @property
-    def reference(self) -> str:
-        return f"{self.org.ticket_prefix}-{self.number}"
+@dataclass(frozen=True)
+class Categorised:
+    """The category a new ticket gets, and who chose it."""
+
+    id: int | None = None
+    source: CategorySource | None = None
+    confidence: float | None = None
 
 
 def create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Ticket:
@@ -291,124 +325,192 @@ def create_ticket(org: Organization, new: NewTicket, actor: audit.Actor) -> Tick
 def open_ticket(
     org_id: int, new: NewTicket, actor: audit.Actor, prepared: Prepared | None = None
 ) -> Opened:
-    """Open a ticket: number, quota, customer, routing, category, assignment, audit, outbox.
+    """Open a ticket: number, quota, customer, category, tags, assignee, audit, outbox.
 
     The caller holds the write lock throughout, so the work here is kept small. What can
     be read or computed beforehand is `prepare`d, before the lock when the caller passes
-    `prepared` (the API does); what remains is what must be decided under the lock (the
-    number, the quota, the agent, a customer, category or tag to create), and writes that
-    are plain INSERTs (`db.add_rows`), not the ORM's unit of work.
+    `prepared` (`open_once` does); what remains is what must be decided under the lock
+    (the number, the quota, the agent, a customer, category or tag to create), and writes
+    that are plain INSERTs (`db.add_rows`), not the ORM's unit of work.
     """
+    prepared = prepared or prepare(org_id, new)
     with db.session.no_autoflush:
-        return _open_ticket(org_id, new, actor, prepared or prepare(org_id, new))
+        number, prefix = allocate_number(org_id)
+        check_quota(org_id, prepared.quota)
+        customer = prepared.customer or resolve_customer(org_id, new.customer)
+        category = _categorise(org_id, new, prepared)
+        agent, assigned_by = _assignee(org_id, prepared.routing)
+        ticket = _insert(org_id, f"{prefix}-{number}", number, new, prepared, customer, category, agent)
+        tags = [*prepared.tag_ids, *(tag.id for tag in tags_named(org_id, prepared.routing.tags))]
+        _add_tags_and_messages(ticket, tags, new, prepared)
+        _announce(ticket, new, actor, prepared, assigned_by)
+    return ticket
 
 
-def _open_ticket(org_id: int, new: NewTicket, actor: audit.Actor, prepared: Prepared) -> Opened:
-    notify.use_webhooks(org_id, prepared.webhooks)
-    number, org = assignment.allocate_number(org_id)
-    check_quota(org)
-    customer = prepared.customer or resolve_customer(org, new.customer)
-    description = prepared.description
-    decided = prepared.routing
-
-    category_id, category_source, confidence = prepared.category_id, None, None
+def _categorise(org_id: int, new: NewTicket, prepared: Prepared) -> Categorised:
+    """The client's category (created when a Supportdesk client names a new one), unless a
+    rule sets one; without either, the classifier's guess when it is sure enough."""
+    category_id = prepared.category_id
     if category_id is None and new.category and new.create_category:
-        category = category_named(org, new.category, client_field="category")
+        category = category_named(org_id, new.category, client_field="category")
         category_id = category.id if category else None
+    ruled = prepared.routing.category
+    if ruled and (category := category_named(org_id, ruled)) is not None:
+        return Categorised(category.id, CategorySource.RULE)
     if category_id is not None:
-        category_source = CategorySource.API
-    ruled = category_named(org, decided.category) if decided.category else None
-    if ruled is not None:
-        category_id, category_source = ruled.id, CategorySource.RULE
+        return Categorised(category_id, CategorySource.API)
     guess = prepared.guess
-    if category_id is None and guess and guess[1] >= classify.threshold(org):
-        category_id, category_source, confidence = guess[0], CategorySource.AUTO, round(guess[1], 3)
-    tag_ids = [*prepared.tag_ids, *(tag.id for tag in tags_named(org, decided.tags))]
+    if guess and guess[1] >= prepared.threshold:
+        return Categorised(guess[0], CategorySource.AUTO, round(guess[1], 3))
+    return Categorised()
 
-    level = decided.level or Level.N1
-    agent, assigned_by = None, "Routing rule"
+
+def _assignee(org_id: int, decided: routing.Routing) -> tuple[AgentLike | None, str]:
+    """The agent a rule names, if active; else the least-loaded available one of the level.
+    The new ticket adds to nobody's load yet, so the pick can precede its insert."""
     if decided.agent_email:
         agent = db.session.scalar(
             select(Agent).where(
-                Agent.org_id == org.id,
+                Agent.org_id == org_id,
                 Agent.email == decided.agent_email.lower(),
                 Agent.active.is_(True),
             )
         )
-    if agent is None:
-        # The new ticket adds to nobody's load yet, so the pick can precede its insert.
-        agent, assigned_by = assignment.pick_agent(org.id, level), "Auto-assignment"
+        if agent is not None:
+            return agent, "Routing rule"
+    return assignment.pick_agent(org_id, decided.level or Level.N1), "Auto-assignment"
 
-    # Inserted already assigned; `assignment.announce` below records and tells it.
-    now, public_id = utcnow(), new_uuid()
-    status = Status.IN_PROGRESS if agent else Status.OPEN
-    priority = decided.priority or new.priority
-    ticket_id = add_row(
-        Ticket,
-        public_id=public_id,
-        org_id=org.id,
+
+def _insert(
+    org_id: int,
+    reference: str,
+    number: int,
+    new: NewTicket,
+    prepared: Prepared,
+    customer: CustomerLike,
+    category: Categorised,
+    agent: AgentLike | None,
+) -> Opened:
+    """Insert the ticket, already assigned when there is an agent."""
+    now = utcnow()
+    shown = dict(
+        public_id=new_uuid(),
+        org_id=org_id,
         number=number,
         subject=new.subject,
-        description=description,
-        description_html=prepared.description_html,
-        status=status,
-        priority=priority,
+        status=Status.IN_PROGRESS if agent else Status.OPEN,
+        priority=prepared.routing.priority or new.priority,
         channel=new.channel,
-        level=level,
-        category_id=category_id,
-        category_source=category_source,
-        category_confidence=confidence,
+        created_at=now,
+    )
+    ticket_id = add_row(
+        Ticket,
+        **shown,
+        description=prepared.description,
+        description_html=prepared.description_html,
+        level=prepared.routing.level or Level.N1,
+        category_id=category.id,
+        category_source=category.source,
+        category_confidence=category.confidence,
         metadata=new.metadata,  # the column's name; the model calls it `meta`
         customer_id=customer.id,
         assignee_id=agent.id if agent else None,
         assigned_at=now if agent else None,
-        created_at=now,
         updated_at=now,
     )
-    ticket = Opened(
-        id=ticket_id,
-        public_id=public_id,
-        org=org,
-        number=number,
-        subject=new.subject,
-        status=status,
-        priority=priority,
-        channel=new.channel,
-        customer=customer,
-        assignee=agent,
-        created_at=now,
-    )
+    return Opened(id=ticket_id, reference=reference, customer=customer, assignee=agent, **shown)
+
+
+def _add_tags_and_messages(ticket: Opened, tag_ids: list[int], new: NewTicket, prepared: Prepared) -> None:
     if tag_ids:
-        add_rows(
-            ticket_tags, *({"ticket_id": ticket_id, "tag_id": tag_id} for tag_id in dict.fromkeys(tag_ids))
-        )
+        links = ({"ticket_id": ticket.id, "tag_id": tag_id} for tag_id in dict.fromkeys(tag_ids))
+        add_rows(ticket_tags, *links)
     if new.messages:
         add_rows(
             Message,
             *(
                 dict(
-                    org_id=org.id,
-                    ticket_id=ticket_id,
+                    org_id=ticket.org_id,
+                    ticket_id=ticket.id,
                     role=message.role,
                     body=message.content,
                     body_html=html,
                     internal=False,
                     author_id=None,
-                    created_at=now,
+                    created_at=ticket.created_at,
                 )
                 for message, html in zip(new.messages, prepared.messages_html, strict=True)
             ),
         )
-    audit.record(ticket, actor, "created", new=ticket.reference)
-    for rule in decided.matched:
-        audit.record(ticket, audit.Actor(label=f"Rule: {rule}"), "routed")
 
-    # Told before the assignment, so that receivers hear ticket.created before ticket.assigned.
+
+def _announce(
+    ticket: Opened, new: NewTicket, actor: audit.Actor, prepared: Prepared, assigned_by: str
+) -> None:
+    """The timeline, then Slack and webhooks, then the assignment (so that receivers hear
+    ticket.created before ticket.assigned)."""
+    audit.record(ticket, actor, "created", new=ticket.reference)
+    for rule in prepared.routing.matched:
+        audit.record(ticket, audit.Actor(label=f"Rule: {rule}"), "routed")
     first = next((m.content for m in new.messages if m.role == MessageRole.CUSTOMER), None)
-    notify.ticket_created(ticket, first or description)
-    if agent is not None:
-        assignment.announce(ticket, None, agent, audit.Actor(label=assigned_by), now)
-    return ticket
+    notify.ticket_created(
+        ticket, first or prepared.description, slack_url=prepared.slack_url, webhooks=prepared.webhooks
+    )
+    if ticket.assignee is not None:
+        actor = audit.Actor(label=assigned_by)
+        assignment.announce(ticket, None, ticket.assignee, actor, ticket.created_at, prepared.webhooks)
+
+
+# Opening a ticket once per Idempotency-Key
+
+
+@dataclass(frozen=True)
+class Once:
+    """A request's Idempotency-Key, the endpoint it was sent to, and its decoded body."""
+
+    endpoint: str
+    key: str | None
+    payload: object
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to answer a creation with: the status and JSON body, first given or replayed."""
+
+    status: int
+    body: dict
+    replayed: bool = False
+
+
+def open_once(
+    org_id: int,
+    new: NewTicket,
+    actor: audit.Actor,
+    shape: Callable[[Opened], tuple[int, dict]],
+    once: Once,
+) -> Answer:
+    """Open a ticket and answer with `shape(ticket)`, or replay the answer stored for the
+    request's Idempotency-Key (another body with the key is idempotency.KeyConflict).
+
+    A replay found at once costs one read. Otherwise the ticket is `prepare`d before the
+    write lock; then the lookup again, the creation and storing its answer share one write
+    transaction and the organization's lock, so concurrent retries create exactly one
+    ticket and all get the same answer.
+    """
+    key = idempotency.checked_key(once.key)
+    digest = idempotency.request_hash(once.payload) if key else ""
+    if key and (replay := idempotency.lookup(org_id, once.endpoint, key, digest)):
+        return Answer(replay.status_code, replay.response, replayed=True)
+    prepared = prepare(org_id, new)
+    with write_transaction():
+        if key:
+            lock_organization(org_id)
+            if replay := idempotency.lookup(org_id, once.endpoint, key, digest):
+                return Answer(replay.status_code, replay.response, replayed=True)
+        status, body = shape(open_ticket(org_id, new, actor, prepared))
+        if key:
+            idempotency.remember(org_id, once.endpoint, key, digest, status, body)
+    return Answer(status, body)
 
 
 def add_message(

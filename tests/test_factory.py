@@ -63,7 +63,7 @@ def test_the_write_ahead_log_stops_growing_under_continuous_writes(app, org):
     import os
     import time
 
-    from helpdesk.db import Checkpointer, write_transaction
+    from helpdesk.db import Checkpointer, checkpointers, write_transaction
     from helpdesk.extensions import db
     from helpdesk.models import LiveEvent
 
@@ -83,7 +83,7 @@ def test_the_write_ahead_log_stops_growing_under_continuous_writes(app, org):
     write_many(Checkpointer.EVERY * 8)
     # Four times the writes again, yet the log is no bigger than a few rounds' worth.
     assert os.path.getsize(wal) <= settled * 2
-    checkpointed = db.engine.checkpointer.thread
+    checkpointed = checkpointers[db.engine].thread
     assert checkpointed is not None and checkpointed.name == "wal-checkpoint"
 
 

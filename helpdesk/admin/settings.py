@@ -75,7 +75,7 @@ def slack_test():
 
 def _classifier_page(status: int = 200, **context):
     org = _org()
-    threshold = classify.threshold(org)
+    threshold = classify.threshold(org.classifier_threshold)
     classify.model(org.id)  # so that "last trained" names a model this process has
     counts = classify.examples_per_category(org.id)
     names = dict(
@@ -108,7 +108,8 @@ def save_classifier():
         value = org_settings.parse_threshold(form["threshold"])
         with write_transaction():
             org = _org()
-            changed = org_settings.set_threshold(org, value, classify.threshold(org), admin_log.web())
+            current = classify.threshold(org.classifier_threshold)
+            changed = org_settings.set_threshold(org, value, current, admin_log.web())
     except InvalidValue as error:
         db.session.rollback()
         return _classifier_page(422, form=form, error=error)

@@ -1,15 +1,14 @@
 """What every API view needs: the calling key and its organization, the validated body,
-and creation that happens once per Idempotency-Key."""
-
-from collections.abc import Callable
+and the Idempotency-Key and answer of a creation."""
 
 from flask import current_app, g, jsonify, request
 
-from .. import accounts, assignment, idempotency
+from .. import accounts
 from ..audit import Actor
-from ..db import write_transaction
+from ..db import lock_organization
 from ..extensions import db
 from ..models import Organization
+from ..tickets import Answer, Once
 from . import schemas
 from .errors import ApiError
 
@@ -27,7 +26,7 @@ def current_org(*, lock: bool = False) -> Organization:
     """The calling key's organization; `lock` serializes its writers (call inside a write)."""
     org = db.session.get(Organization, g.org_id)
     if lock:
-        assignment.lock_organization(org.id)
+        lock_organization(org.id)
     return org
 
 
@@ -75,36 +74,15 @@ def metadata_context() -> dict:
     }
 
 
-def create_once(endpoint: str, payload: object, create: Callable[[int], tuple[int, dict]]):
-    """Run `create` (given the organization's id) in one write transaction, or replay the
-    response stored for the request's Idempotency-Key.
+def once(endpoint: str, payload: object) -> Once:
+    """The request's Idempotency-Key for `tickets.open_once`."""
+    return Once(endpoint=endpoint, key=request.headers.get("Idempotency-Key"), payload=payload)
 
-    The lookup, the creation and storing its response share the transaction and the
-    organization's lock, so concurrent retries with one key create exactly one ticket.
-    """
-    key = request.headers.get("Idempotency-Key")
-    if key is not None:
-        key = key.strip()
-        if not key or len(key) > idempotency.MAX_KEY_LENGTH or "\x00" in key:
-            raise ApiError.invalid(
-                [{"field": "Idempotency-Key", "message": "must be 1 to 255 characters"}]
-            )
-    digest = idempotency.request_hash(payload) if key else ""
-    org_id = g.org_id
-    with write_transaction():
-        replay = None
-        if key:
-            assignment.lock_organization(org_id)
-            replay = idempotency.lookup(org_id, endpoint, key, digest)
-        if replay is None:
-            status, body = create(org_id)
-            if key:
-                idempotency.remember(org_id, endpoint, key, digest, status, body)
-    if replay is not None:
-        response = jsonify(replay.response)
-        response.status_code = replay.status_code
+
+def answer(created: Answer):
+    """A creation's JSON response; a replay says so in `Idempotent-Replayed`."""
+    response = jsonify(created.body)
+    response.status_code = created.status
+    if created.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-        return response
-    response = jsonify(body)
-    response.status_code = status
     return response

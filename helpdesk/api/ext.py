@@ -9,9 +9,9 @@ from flask import Blueprint, g
 
 from ..customers import CustomerRef, find_customer
 from ..models import MessageRole, Priority
-from ..tickets import NewMessage, NewTicket, open_ticket, prepare
+from ..tickets import NewMessage, NewTicket, Opened, open_once
 from . import schemas
-from .context import actor, create_once, read_body
+from .context import actor, answer, once, read_body
 
 bp = Blueprint("ext", __name__, url_prefix="/ext-v1")
 
@@ -39,14 +39,8 @@ def create_ticket_view():
         create_category=False,
         messages=[NewMessage(MessageRole(m.role), m.content) for m in payload.messages or []],
     )
-    prepared = prepare(g.org_id, new)  # before the write lock: nobody waits on it
+    return answer(open_once(g.org_id, new, actor(), created, once("ext-v1.createTicket", data)))
 
-    def create(org_id: int) -> tuple[int, dict]:
-        ticket = open_ticket(org_id, new, actor(), prepared)
-        return 200, {
-            "success": True,
-            "ticketId": ticket.public_id,
-            "message": "Ticket created successfully",
-        }
 
-    return create_once("ext-v1.createTicket", data, create)
+def created(ticket: Opened) -> tuple[int, dict]:
+    return 200, {"success": True, "ticketId": ticket.public_id, "message": "Ticket created successfully"}

@@ -8,10 +8,10 @@ from ..customers import CustomerNotFound, CustomerRef, find_customer, upsert_cus
 from ..db import write_transaction
 from ..extensions import db
 from ..markdown import rendered
-from ..models import Customer, Message, MessageRole, Organization, Priority, Status, Ticket
-from ..tickets import NewTicket, Opened, add_message, find_ticket, open_ticket, prepare
+from ..models import Customer, Message, MessageRole, Organization, Priority, Status, Ticket, TicketLike
+from ..tickets import NewTicket, Opened, add_message, find_ticket, open_once
 from . import schemas
-from .context import actor, create_once, current_org, read_body
+from .context import actor, answer, current_org, once, read_body
 from .errors import ApiError, isoformat, timestamp
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
@@ -20,7 +20,7 @@ bp = Blueprint("v1", __name__, url_prefix="/v1")
 # --- Shapes -------------------------------------------------------------------------------
 
 
-def ticket_out(ticket: Ticket | Opened) -> dict:
+def ticket_out(ticket: TicketLike) -> dict:
     """The ticket as Supportdesk's create response has it."""
     customer, agent = ticket.customer, ticket.assignee
     return {
@@ -124,13 +124,11 @@ def api_create():
         metadata=payload.metadata or {},
         tag_ids=list(payload.tagIds or []),
     )
-    prepared = prepare(g.org_id, new)  # before the write lock: nobody waits on it
+    return answer(open_once(g.org_id, new, actor(), created, once("v1.api-create", data)))
 
-    def create(org_id: int) -> tuple[int, dict]:
-        ticket = open_ticket(org_id, new, actor(), prepared)
-        return 201, {"success": True, "data": ticket_out(ticket), "timestamp": timestamp()}
 
-    return create_once("v1.api-create", data, create)
+def created(ticket: Opened) -> tuple[int, dict]:
+    return 201, {"success": True, "data": ticket_out(ticket), "timestamp": timestamp()}
 
 
 @bp.get("/tickets/<reference>")

@@ -91,7 +91,7 @@ def apply(agent: Agent, form) -> int:
                 if field == "tag":
                     check_unchanged(ticket, "tags", seen)
                     names = [tag.name for tag in ticket.tags] + [value]
-                    touched |= tickets.set_tags(ticket, tickets.tags_named(ticket.org, names), actor)
+                    touched |= tickets.set_tags(ticket, tickets.tags_named(ticket.org_id, names), actor)
                     continue
                 check_unchanged(ticket, field, seen)
                 if field == "assignee" and value == "me":

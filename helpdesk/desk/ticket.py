@@ -186,7 +186,7 @@ def apply_field(ticket: Ticket, field: str, raw: str, actor: audit.Actor) -> boo
         raise InvalidValue(field, f"At most {MAX_TAGS} tags.")
     if any(len(name) > 60 for name in names):
         raise InvalidValue(field, "A tag has at most 60 characters.")
-    return tickets.set_tags(ticket, tickets.tags_named(ticket.org, names), actor)
+    return tickets.set_tags(ticket, tickets.tags_named(ticket.org_id, names), actor)
 
 
 def changed(response, ticket: Ticket):

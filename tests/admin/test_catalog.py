@@ -99,9 +99,9 @@ def test_tags_typed_on_a_ticket_ignore_case(app, org):
     from helpdesk.db import write_transaction
 
     with write_transaction():
-        first = tickets.tags_named(db.session.merge(org), ["Billing", "billing", "BILLING"])
+        first = tickets.tags_named(org.id, ["Billing", "billing", "BILLING"])
     with write_transaction():
-        again = tickets.tags_named(db.session.merge(org), ["bILLING"])
+        again = tickets.tags_named(org.id, ["bILLING"])
     assert len(first) == 1 and again[0].id == first[0].id
     assert db.session.scalars(db.select(Tag.name)).all() == ["Billing"]
 
@@ -113,7 +113,7 @@ def test_merge_and_delete_tags(admin_client, org):
     from helpdesk.db import write_transaction
 
     with write_transaction():
-        old, new = tickets.tags_named(db.session.merge(org), ["bug", "defect"])
+        old, new = tickets.tags_named(org.id, ["bug", "defect"])
         db.session.get(Ticket, with_both.id).tags = [old, new]
         db.session.get(Ticket, with_old.id).tags = [old]
         old_id, new_id, old_public, new_public = old.id, new.id, old.public_id, new.public_id

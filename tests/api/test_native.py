@@ -4,7 +4,7 @@ import pytest
 
 from helpdesk.db import write_transaction
 from helpdesk.extensions import db
-from helpdesk.models import Customer, Message, MessageRole, Status, Tag, Ticket, TicketEvent
+from helpdesk.models import Category, Customer, Message, MessageRole, Status, Tag, Ticket, TicketEvent
 
 from .. import factories
 from .test_supportdesk import assert_error
@@ -241,40 +241,56 @@ def write_lock_is_held(org_id: int) -> bool:
         os.close(probe)
 
 
-@pytest.mark.parametrize(
-    ("module", "name"),
-    [
-        # Training reads up to 5,000 tickets.
-        ("helpdesk.classify", "train"),
-        # Reads of what the ticket refers to, and the rules' decision.
-        ("helpdesk.tickets", "find_customer_row"),
-        ("helpdesk.tickets", "find_category"),
-        ("helpdesk.tickets", "tags_by_id"),
-        ("helpdesk.routing", "route"),
-        ("helpdesk.classify", "suggest"),
-        # The webhooks that hear of it.
-        ("helpdesk.notify", "active_webhooks"),
-    ],
-)
-def test_creation_reads_and_computes_before_the_write_lock(api, org, customer, monkeypatch, module, name):
-    """No other writer waits on what one creation can work out beforehand (tickets.prepare)."""
-    import importlib
+def statements_seen(org_id: int):
+    """A recorder of every SQL statement the app runs: (write lock held?, the statement)."""
+    seen: list[tuple[bool, str]] = []
+    probing = False
 
-    from helpdesk import classify
+    def before(_connection, _cursor, statement, *_):
+        nonlocal probing
+        if not probing:  # the probe's own statement is not the app's
+            probing = True
+            try:
+                seen.append((write_lock_is_held(org_id), " ".join(statement.split())))
+            finally:
+                probing = False
 
-    body = {"customerExternalId": "user_42", "subject": "No category given", "description": "x"}
-    if name == "find_category":  # an existing category: a new one is made under the lock
-        body["category"] = "Billing"
-        assert api.post("/api/v1/tickets/api-create", json=body).status_code == 201
-    target = importlib.import_module(module)
-    original = getattr(target, name)
-    held = []
+    return seen, before
 
-    def watched(*args, **kwargs):
-        held.append(write_lock_is_held(org.id))
-        return original(*args, **kwargs)
 
-    monkeypatch.setattr(target, name, watched)
-    classify.forget()
-    assert api.post("/api/v1/tickets/api-create", json=body).status_code == 201
-    assert held and not any(held)
+def reads(statements: list[str], table: str) -> bool:
+    return any(sql.startswith("SELECT") and f" FROM {table} " in f"{sql} " for sql in statements)
+
+
+def test_under_the_write_lock_a_creation_reads_only_the_number_and_the_agent(api, org, customer, n1_agent):
+    """No other writer waits on what one creation can read beforehand (tickets.prepare): the
+    customer, the named category and tags, the rules, the webhooks, the classifier's
+    training examples. Under the lock only the number and the least-loaded agent are read
+    (and an Idempotency-Key's stored answer)."""
+    from sqlalchemy import event
+
+    with write_transaction():
+        db.session.add(Category(org_id=org.id, name="Billing"))
+        db.session.add(Tag(org_id=org.id, name="vip"))
+    vip = db.session.scalar(db.select(Tag.public_id).where(Tag.org_id == org.id))
+    body = {"customerExternalId": "user_42", "subject": "Hi", "description": "x"}
+    seen, before = statements_seen(org.id)
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        for sent, extra in (
+            (body | {"category": "Billing", "tagIds": [vip]}, None),  # named: read beforehand
+            (body, {"Idempotency-Key": "once"}),  # no category: the classifier is asked
+        ):
+            assert api.post("/api/v1/tickets/api-create", json=sent, extra=extra).status_code == 201
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    locked = [sql for held, sql in seen if held]
+    unlocked = [sql for held, sql in seen if not held]
+    for table in ("customers", "categories", "tags", "routing_rules", "webhooks", "tickets"):
+        assert reads(unlocked, table), table
+    for table in ("customers", "categories", "tags", "routing_rules", "webhooks", "api_keys"):
+        assert not reads(locked, table), table
+    allowed = (" FROM agents ", " FROM idempotency_keys ", "FOR UPDATE")
+    other_reads = [s for s in locked if s.startswith("SELECT") and not any(a in f"{s} " for a in allowed)]
+    assert other_reads == []
+    assert any(sql.startswith("UPDATE organizations SET ticket_seq") for sql in locked)

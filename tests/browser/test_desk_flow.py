@@ -49,7 +49,7 @@ def test_agent_day(live_server, page, org):
     factories.make_customer(org, external_id="user_42", email="ada@example.org", name="Ada")
     _, secret = factories.make_api_key(org)
     with write_transaction():
-        category_named(db.session.merge(org), "Hardware")
+        category_named(org.id, "Hardware")
     base = live_server.url
 
     sign_in(page, base, nina.email, factories.PASSWORD)

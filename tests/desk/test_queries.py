@@ -38,7 +38,7 @@ def add_tickets(org, agents, count):
         )
         with write_transaction():
             saved = db.session.merge(ticket)
-            tickets.set_tags(saved, tickets.tags_named(saved.org, [f"tag{n}", "all"]), audit.SYSTEM)
+            tickets.set_tags(saved, tickets.tags_named(saved.org_id, [f"tag{n}", "all"]), audit.SYSTEM)
             tickets.reassign(saved, db.session.merge(agents[n % len(agents)]), audit.SYSTEM)
 
 

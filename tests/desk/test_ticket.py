@@ -151,7 +151,7 @@ def test_saving_a_field_swaps_the_display_back_and_records_it(nina_client, ticke
 
 def test_category_by_agent_is_marked_as_agent_confirmed(nina_client, org, ticket):
     with write_transaction():
-        hardware = tickets.category_named(db.session.merge(org), "Hardware")
+        hardware = tickets.category_named(org.id, "Hardware")
     response = save(nina_client, ticket, "category", hardware.public_id)
     assert "Hardware" in response.text
     saved = current(ticket.id)
@@ -211,7 +211,7 @@ def test_wrong_values_get_the_form_back_with_422_and_change_nothing(
 def test_another_organizations_agent_and_category_are_refused(nina_client, ticket, other_org):
     stranger = factories.make_agent(other_org)
     with write_transaction():
-        foreign = tickets.category_named(db.session.merge(other_org), "Foreign")
+        foreign = tickets.category_named(other_org.id, "Foreign")
     for field, value in (("assignee", stranger.public_id), ("category", foreign.public_id)):
         response = save(nina_client, ticket, field, value)
         assert response.status_code == 422
