@@ -22,6 +22,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _private_files(app)
 
     from . import db, errors, security
+    from .enums import label
     from .extensions import csrf, limiter, login_manager, migrate
     from .markdown import stored_html
 
@@ -33,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     app.jinja_env.filters["stored_html"] = stored_html
+    app.jinja_env.filters["label"] = label
 
     from .admin import bp as admin_bp
     from .api import bp as api_bp

@@ -68,3 +68,8 @@ class OutboxStatus(enum.StrEnum):
 
 # The events an outgoing webhook can subscribe to (docs/notifications.md).
 WEBHOOK_EVENTS = ("ticket.created", "ticket.assigned", "ticket.updated")
+
+
+def label(value: object) -> str:
+    """How a status or priority reads on a page: IN_PROGRESS is "In Progress"."""
+    return str(value).replace("_", " ").title()

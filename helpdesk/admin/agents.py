@@ -60,7 +60,7 @@ def create_agent():
     try:
         with write_transaction():
             agent = accounts.create_agent(
-                db.session.merge(current_user.org),
+                current_user.org,
                 email=form["email"],
                 name=form["name"],
                 password=form["password"],

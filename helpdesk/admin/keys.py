@@ -35,7 +35,7 @@ def create_key():
     try:
         with write_transaction():
             key, secret = accounts.issue_api_key(
-                db.session.merge(current_user.org), form["name"], form["scope"]
+                current_user.org, form["name"], form["scope"]
             )
             admin_log.record(
                 key.org_id, admin_log.web(), "api_key.created", f"{key.name} ({key.prefix}…)", None, key.scope

@@ -148,7 +148,7 @@ def create_webhook():
     try:
         with write_transaction():
             hook = webhooks.create_webhook(
-                db.session.merge(current_user.org),
+                current_user.org,
                 form["url"],
                 secret=form["secret"] or None,
                 events=form["events"],

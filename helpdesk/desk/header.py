@@ -40,7 +40,7 @@ def availability():
     except ValueError:
         abort(422, description="availability: choose available, away or offline.")
     with write_transaction():
-        agent = db.session.merge(current_user._get_current_object())
+        agent = current_user._get_current_object()
         pulled = assignment.set_availability(agent, value)
     if not htmx.is_partial():
         return _back()

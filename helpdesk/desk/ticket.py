@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import audit, htmx, presence, tickets
 from ..db import write_transaction
+from ..enums import label
 from ..extensions import db
 from ..htmx import render
 from ..markdown import render_markdown, rendered
@@ -44,35 +45,40 @@ TIMELINE = (
 
 
 def thread_of(ticket: Ticket) -> list[Row]:
-    """The conversation, oldest first, with internal notes: plain rows, as the page shows them.
-
-    A thread runs to hundreds of messages: rows cost a fraction of ORM objects to load, and
-    _thread.html unpacks their columns in this order (cheaper than an attribute per use).
-    """
+    """The conversation, oldest first, with internal notes: plain rows, as the page shows
+    them (a thread runs to hundreds of messages: rows cost a fraction of ORM objects)."""
     return db.session.execute(THREAD, {"ticket_id": ticket.id}).all()
 
 
 def timeline_of(ticket: Ticket) -> list[Row]:
-    """The newest audit events first, as plain rows that _timeline.html unpacks in this order."""
+    """The newest audit events first, as plain rows."""
     return db.session.execute(TIMELINE, {"ticket_id": ticket.id}).all()
 
 
-def page(ticket: Ticket, status: int = 200, fragment_template: str = "desk/ticket/_page.html", **extra):
-    """The whole ticket page, or one of its fragments for htmx."""
+# What a part of the page needs loaded besides the ticket; the whole page loads them all.
+LOADERS = {
+    "thread": lambda ticket, context: {"messages": thread_of(ticket)},
+    "timeline": lambda ticket, context: {"events": timeline_of(ticket)},
+    "field_form": lambda ticket, context: (
+        {"choices": choices(ticket, context["editing"]), "seen": version_of(ticket)}
+        if context["editing"]
+        else {}
+    ),
+}
+
+
+def page(ticket: Ticket, status: int = 200, part: str = "page", **extra):
+    """The whole ticket page, or for htmx one of its parts (`desk/ticket/_<part>.html`)."""
     context = dict(
         ticket=ticket, fields=FIELDS, editing=None, error=None, body="", kind="reply",
         timeline_size=TIMELINE_SIZE,
-    )
+    )  # fmt: skip
     context |= extra
-    whole = not htmx.is_partial() or fragment_template.endswith("_page.html")
-    if whole or fragment_template.endswith("_thread.html"):
-        context["messages"] = thread_of(ticket)
-    if whole or fragment_template.endswith("_timeline.html"):
-        context["events"] = timeline_of(ticket)
-    if context["editing"] and (whole or fragment_template.endswith("_field_form.html")):
-        context["choices"] = choices(ticket, context["editing"])
-        context["seen"] = version_of(ticket)
-    return render("desk/ticket.html", fragment_template, status, **context)
+    whole = part == "page" or not htmx.is_partial()
+    for name, load in LOADERS.items():
+        if whole or name == part:
+            context |= load(ticket, context)
+    return render("desk/ticket.html", f"desk/ticket/_{part}.html", status, **context)
 
 
 # What the whole page shows of a ticket's neighbours, loaded with the ticket itself.
@@ -93,7 +99,7 @@ def viewing(reference: str):
     """The ticket page says it is open (every few seconds); answers who else has it open."""
     ticket = tickets.get_ticket_for(current_user, reference)
     with write_transaction():
-        presence.viewing(db.session.merge(ticket), current_user)
+        presence.viewing(ticket, current_user)
     return htmx.fragment(
         "desk/ticket/_viewers.html", ticket=ticket, viewers=presence.others_viewing(ticket, current_user),
         heartbeat=presence.HEARTBEAT_SECONDS,
@@ -105,7 +111,7 @@ def part(reference: str, part: str):
     if part not in PARTS:
         abort(404)
     ticket = tickets.get_ticket_for(current_user, reference)
-    return page(ticket, fragment_template=f"desk/ticket/_{part}.html")
+    return page(ticket, part=part)
 
 
 def _field_or_404(field: str) -> str:
@@ -117,22 +123,22 @@ def _field_or_404(field: str) -> str:
 def field(reference: str, field: str):
     """An editable field as it shows (the fragment a cancelled edit swaps back)."""
     ticket = tickets.get_ticket_for(current_user, reference)
-    return page(ticket, fragment_template="desk/ticket/_field.html", field=_field_or_404(field))
+    return page(ticket, part="field", field=_field_or_404(field))
 
 
 def edit_field(reference: str, field: str):
     """The control for one field, inside the field's element."""
     ticket = tickets.get_ticket_for(current_user, reference)
     field = _field_or_404(field)
-    return page(ticket, fragment_template="desk/ticket/_field_form.html", field=field, editing=field)
+    return page(ticket, part="field_form", field=field, editing=field)
 
 
 def choices(ticket: Ticket, field: str) -> list[tuple[str, str]]:
     """(value, label) pairs a select offers for `field`; empty for free text."""
     if field == "status":
-        return [(status.value, status.value.replace("_", " ").title()) for status in Status]
+        return [(status.value, label(status)) for status in Status]
     if field == "priority":
-        return [(priority.value, priority.value.title()) for priority in Priority]
+        return [(priority.value, label(priority)) for priority in Priority]
     if field == "category":
         categories = db.session.scalars(
             select(Category)
@@ -269,28 +275,21 @@ def save_field(reference: str, field: str):
     try:
         seen = seen_version(request.form)
         with write_transaction():
-            ticket = db.session.merge(ticket)
             check_unchanged(ticket, field, seen)
             apply_field(ticket, field, raw, audit.Actor.of(current_user))
     except InvalidValue as error:
-        return page(
-            ticket, 422, "desk/ticket/_field_form.html",
-            field=field, editing=field, error=error.message, value=raw,
-        )  # fmt: skip
+        return page(ticket, 422, "field_form", field=field, editing=field, error=error.message, value=raw)
     except Conflict as conflict:
         db.session.refresh(ticket)
         stale = {"field": field, "change": conflict.change, "mine": raw.strip()}
-        return page(
-            ticket, 409, "desk/ticket/_field.html", field=field,
-            conflict=stale | {"seen": version_of(ticket)},
-        )  # fmt: skip
+        return page(ticket, 409, "field", field=field, conflict=stale | {"seen": version_of(ticket)})
     if not htmx.is_partial():
         return redirect(url_for("desk.ticket", reference=ticket.reference), code=303)
     after = {}
     if field == "status" and ticket.status in (Status.RESOLVED, Status.CLOSED):
         after["next_ticket"] = next_in_queue(current_user, ticket)
         after["next_prefix"] = ticket.org.ticket_prefix
-    return changed(page(ticket, fragment_template="desk/ticket/_field.html", field=field, **after), ticket)
+    return changed(page(ticket, part="field", field=field, **after), ticket)
 
 
 def post_message(reference: str):
@@ -304,16 +303,15 @@ def post_message(reference: str):
     elif len(body) > MAX_BODY:
         error = f"A message has at most {MAX_BODY // 1024} KiB."
     if error:
-        return page(ticket, 422, "desk/ticket/_reply.html", error=error, body=body, kind=kind)
+        return page(ticket, 422, "reply", error=error, body=body, kind=kind)
     message = rendered(body)
     with write_transaction():
-        ticket = db.session.merge(ticket)
         tickets.add_message(
             ticket, MessageRole.AGENT, message, audit.Actor.of(current_user), internal=kind == "note"
         )
     if not htmx.is_partial():
         return redirect(url_for("desk.ticket", reference=ticket.reference, _anchor="thread"), code=303)
-    return changed(page(ticket, fragment_template="desk/ticket/_reply.html"), ticket)
+    return changed(page(ticket, part="reply"), ticket)
 
 
 def preview():
