@@ -263,7 +263,7 @@ def seed_demo_command(if_empty):
               help="Repeat for several; none means every event.")
 def create_webhook_command(org_slug, url, secret, events):
     """Create an outgoing webhook; prints its signing secret alone on the last line."""
-    from .delivery import webhooks
+    from . import webhooks
 
     allow_private = bool(current_app.config["WEBHOOK_ALLOW_PRIVATE"])
     hook = _write(

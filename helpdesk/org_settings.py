@@ -4,9 +4,9 @@ threshold. Each function runs in the caller's write transaction and logs what it
 from . import admin_log
 from .accounts import PREFIX, parse_int
 from .db import add_row
-from .delivery.webhooks import check_url
 from .models import Organization, OutboxMessage
 from .validation import InvalidValue
+from .webhooks import check_url
 
 FIELDS = ("name", "ticket_prefix", "monthly_quota", "slack_webhook_url")
 

@@ -120,17 +120,6 @@ def release(claims: list[Claim]) -> None:
             )
 
 
-def retry(message: OutboxMessage) -> None:
-    """Queue a failed message again, from its first attempt."""
-    if message.status != OutboxStatus.FAILED:
-        return
-    message.status = OutboxStatus.PENDING
-    message.attempts = 0
-    message.next_attempt_at = utcnow()
-    message.locked_until = None
-    db.session.flush()
-
-
 def process(claimed: Claim) -> bool:
     """Send one claimed message and record the outcome; True when it was sent."""
     try:

@@ -2,49 +2,18 @@
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
-from .. import htmx
+from .. import htmx, webhooks
+from .. import outbox as outbox_service
 from ..db import write_transaction
-from ..delivery import webhooks
 from ..extensions import db
 from ..htmx import fragment, render
-from ..models import OutboxMessage, OutboxStatus, Ticket, Webhook, utcnow
+from ..models import OutboxMessage, OutboxStatus, Webhook
 from ..validation import InvalidValue
-from ..worker import retry as retry_message
 from . import PAGE_SIZE, bp, page
 
 LAST_PAGE = 10_000  # beyond it a page number is a typo, not a page
-
-
-def describe(message: OutboxMessage, tickets: dict[int, Ticket]) -> dict:
-    """What a delivery is about, in words, from its payload."""
-    payload = message.payload or {}
-    if message.kind == "email":
-        ticket = tickets.get(payload.get("ticket_id"))
-        return {
-            "what": f"Email ({payload.get('template', '?')}) to {payload.get('to', '?')}",
-            "ticket": ticket.reference if ticket else None,
-        }
-    if message.kind == "slack":
-        return {"what": "Slack message", "ticket": payload.get("ticket", {}).get("ticketNumber")}
-    if message.kind == "webhook":
-        return {
-            "what": f"Webhook {payload.get('event', '?')}",
-            "ticket": payload.get("data", {}).get("ticketNumber"),
-        }
-    return {"what": message.kind, "ticket": None}
-
-
-def _tickets_of(messages: list[OutboxMessage]) -> dict[int, Ticket]:
-    ids = {m.payload.get("ticket_id") for m in messages if m.kind == "email" and m.payload}
-    ids.discard(None)
-    if not ids:
-        return {}
-    rows = db.session.scalars(
-        select(Ticket).where(Ticket.org_id == current_user.org_id, Ticket.id.in_(ids))
-    )
-    return {ticket.id: ticket for ticket in rows}
 
 
 def _status_arg() -> OutboxStatus:
@@ -80,7 +49,7 @@ def outbox():
             .group_by(OutboxMessage.status)
         ).all()
     )
-    tickets = _tickets_of(messages)
+    tickets = outbox_service.tickets_of(current_user.org_id, messages)
     return render(
         "admin/outbox.html",
         "admin/_outbox.html",
@@ -88,7 +57,7 @@ def outbox():
         page_number=page,
         more=more,
         counts={s: counts.get(s, 0) for s in OutboxStatus},
-        messages=[(m, describe(m, tickets)) for m in messages],
+        messages=[(m, outbox_service.describe(m, tickets)) for m in messages],
     )
 
 
@@ -99,12 +68,11 @@ def retry(message_id: int):
         message = db.session.get(OutboxMessage, message_id)
         if message is None or message.org_id != current_user.org_id:
             abort(404)
-        if message.status != OutboxStatus.FAILED:
+        if not outbox_service.retry(message):
             abort(422, description="Only failed deliveries can be retried.")
-        retry_message(message)
     if not htmx.is_partial():
         return redirect(url_for("admin.outbox", status="failed"), code=303)
-    info = describe(message, _tickets_of([message]))
+    info = outbox_service.describe(message, outbox_service.tickets_of(current_user.org_id, [message]))
     return fragment("admin/_outbox_row.html", message=message, info=info)
 
 
@@ -112,15 +80,7 @@ def retry(message_id: int):
 def retry_failed():
     """Queue every failed delivery of the organization again."""
     with write_transaction():
-        db.session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.org_id == current_user.org_id,
-                OutboxMessage.status == OutboxStatus.FAILED,
-            )
-            .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow(), locked_until=None),
-            execution_options={"synchronize_session": False},
-        )
+        outbox_service.retry_all(current_user.org_id)
     return redirect(url_for("admin.outbox", status="pending"), code=303)
 
 

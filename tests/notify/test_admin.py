@@ -154,7 +154,7 @@ def test_a_private_webhook_url_is_refused_naming_the_field(admin_client):
 
 def test_delete_a_webhook_and_not_another_organizations(app, admin_client, org):
     other = factories.make_org()
-    from helpdesk.delivery.webhooks import create_webhook
+    from helpdesk.webhooks import create_webhook
 
     with write_transaction():
         mine = create_webhook(db.session.merge(org), "http://127.0.0.1/a", allow_private=True)

@@ -11,11 +11,11 @@ import pytest
 from helpdesk import audit, tickets
 from helpdesk.db import write_transaction
 from helpdesk.delivery.http import BlockedURL, resolve
-from helpdesk.delivery.webhooks import create_webhook, delete_webhook
 from helpdesk.extensions import db
 from helpdesk.models import MessageRole, OutboxStatus, Priority, Ticket, Webhook
 from helpdesk.tickets import NewMessage
 from helpdesk.validation import InvalidValue
+from helpdesk.webhooks import create_webhook, delete_webhook
 from helpdesk.worker import Worker
 
 from .. import factories
