@@ -40,7 +40,7 @@ lint: install
 	$(BIN)/ruff check helpdesk tests bench
 
 bench: install
-	$(BIN)/python bench/api_create.py --runs 3 --raw
+	$(BIN)/python bench/api_create.py --runs 3
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR)

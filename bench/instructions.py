@@ -6,9 +6,9 @@ run executes instead, the same every time for the same code and inputs. This run
 `--requests` creations of bench/api_create.py's body in process (Flask's test client, a
 seeded SQLite file, no gunicorn) twice, with and without the extra requests, and prints
 the difference per request: the interpreter's start-up, the imports and the seeding
-cancel out. `--raw` counts bench/raw_create.py too.
+cancel out.
 
-    .venv/bin/python bench/instructions.py [--requests 200] [--raw]
+    .venv/bin/python bench/instructions.py [--requests 200]
 
 Each count takes a minute or two: valgrind runs Python some fifty times slower.
 """
@@ -34,15 +34,9 @@ def serve(side: str, requests: int) -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="bench-instructions-"))
     secret = api_create.seed(folder / "helpdesk.db", folder / "instance")
-    if side == "raw":
-        os.environ["RAW_DATABASE"] = str(folder / "helpdesk.db")
-        from bench.raw_create import create_app
+    from helpdesk import create_app
 
-        app = create_app()
-    else:
-        from helpdesk import create_app
-
-        app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{folder / 'helpdesk.db'}"})
+    app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{folder / 'helpdesk.db'}"})
     client = app.test_client()
     headers = {"X-API-Key": secret, "Content-Type": "application/json"}
     body = json.dumps(api_create.BODY)
@@ -67,15 +61,13 @@ def count(side: str, requests: int) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--raw", action="store_true", help="count bench/raw_create.py too")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.requests)
         return
-    for side in ("ours", "raw") if args.raw else ("ours",):
-        per_request = (count(side, args.requests) - count(side, 0)) / args.requests
-        print(f"{side:5} {per_request / 1e6:6.2f} million instructions per creation")
+    per_request = (count("ours", args.requests) - count("ours", 0)) / args.requests
+    print(f"{per_request / 1e6:6.2f} million instructions per creation")
 
 
 if __name__ == "__main__":
