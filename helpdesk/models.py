@@ -22,12 +22,14 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     desc,
+    event,
     literal_column,
     text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from . import search_index
 from .enums import (
     Availability,
     CategorySource,
@@ -539,3 +541,7 @@ class AdminEvent(db.Model):
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# db.create_all() creates the full-text index and its triggers too (see search_index.py).
+event.listen(db.metadata, "after_create", search_index.after_create)
