@@ -51,6 +51,8 @@ def _phrase(word: str) -> str:
 
 
 _CONTENT = "{subject customer description conversation}"
+# Snippets show where the text matched: the subject and customer are on the row already.
+_TEXT = "{description conversation}"
 # bm25 weights per column: facets, subject, customer, description, conversation.
 _SQLITE_HITS = """
     SELECT rowid AS ticket_id, bm25(ticket_search, 0.0, 8.0, 6.0, 3.0, 1.0) AS score
@@ -161,7 +163,7 @@ def _snippets(terms: list[str], ticket_ids: list[int], sqlite: bool) -> dict[int
     if sqlite:
         statement = _SQLITE_SNIPPETS.format(ids=ids)
         params = {
-            "terms": f"{_CONTENT} : ({' '.join(_phrase(word) for word in terms)})",
+            "terms": f"{_TEXT} : ({' '.join(_phrase(word) for word in terms)})",
             "open": OPEN_MARK, "close": CLOSE_MARK,
         }  # fmt: skip
     else:
