@@ -135,9 +135,9 @@ def search(
     filters = "".join(f" AND {condition}" for condition in conditions)
     sqlite = db.engine.dialect.name == "sqlite"
     if sqlite:
-        matched = f"{_CONTENT} : ({' '.join(_phrase(word) for word in terms)})"
+        in_text = f"{_CONTENT} : ({' '.join(_phrase(word) for word in terms)})"
         facets = _facets(org_id, status, priority)
-        params["match"] = " AND ".join([*(f"facets : {_phrase(f)}" for f in facets), matched])
+        params["match"] = " AND ".join([*(f"facets : {_phrase(f)}" for f in facets), in_text])
         hits = _SQLITE_HITS
     else:
         params["terms"] = " ".join(terms)

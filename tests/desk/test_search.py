@@ -263,6 +263,8 @@ def test_pages_and_the_capped_count(nina_client, org, monkeypatch):
     first = nina_client.get("/search?q=widget")
     assert len(refs(first)) == 3 and "7 tickets match" in first.text and "Page 1 of 3" in first.text
     assert len(refs(nina_client.get("/search?q=widget&page=3"))) == 1
+    past = nina_client.get("/search?q=widget&page=9")
+    assert refs(past) == [] and "No more results: there are 7" in past.text and 'rel="prev"' in past.text
     seen = {ref for page in (1, 2, 3) for ref in refs(nina_client.get(f"/search?q=widget&page={page}"))}
     assert seen == {ticket.reference for ticket in made}
     monkeypatch.setattr(search, "CANDIDATES", 5)
