@@ -22,12 +22,14 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     desc,
+    event,
     literal_column,
     text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from . import search_index
 from .enums import (
     Availability,
     CategorySource,
@@ -284,6 +286,18 @@ class Ticket(db.Model):
             "ix_tickets_open_assignee", "org_id", "assignee_id", PRIORITY_DESC,
             "created_at", "id", sqlite_where=text(OPEN_SQL), postgresql_where=text(OPEN_SQL),
         ),
+        # The same two orders by last update (the queues' "Last updated first").
+        Index(
+            "ix_tickets_open_updated", "org_id", "updated_at", "id",
+            sqlite_where=text(OPEN_SQL), postgresql_where=text(OPEN_SQL),
+        ),
+        Index(
+            "ix_tickets_open_assignee_updated", "org_id", "assignee_id", "updated_at", "id",
+            sqlite_where=text(OPEN_SQL), postgresql_where=text(OPEN_SQL),
+        ),
+        # A queue filtered by one status (Closed: most tickets) in either order.
+        Index("ix_tickets_status_order", "org_id", "status", PRIORITY_DESC, "created_at", "id"),
+        Index("ix_tickets_status_updated", "org_id", "status", "updated_at", "id"),
         Index("ix_tickets_customer", "org_id", "customer_id", "created_at"),
         Index("ix_tickets_created", "org_id", "created_at"),
     )
@@ -583,3 +597,7 @@ class AdminEvent(db.Model):
     old_value: Mapped[str | None] = mapped_column(Text)
     new_value: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# db.create_all() creates the full-text index and its triggers too (see search_index.py).
+event.listen(db.metadata, "after_create", search_index.after_create)

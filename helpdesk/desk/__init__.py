@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from ..auth import require_agent
-from . import bulk, canned, header, profile, queue, ticket
+from . import bulk, canned, header, profile, queue, search, ticket
 from .pages import desk_header, when
 
 bp = Blueprint("desk", __name__)
@@ -42,3 +42,5 @@ bp.add_url_rule(
 )
 bp.add_url_rule("/tickets/bulk", view_func=bulk.bulk, methods=["POST"])
 bp.add_url_rule("/tickets/<reference>/viewing", view_func=ticket.viewing, methods=["POST"])
+bp.add_url_rule("/search", view_func=search.search_page)
+bp.add_url_rule("/customers/<public_id>", view_func=search.customer)

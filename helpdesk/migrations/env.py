@@ -5,6 +5,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from helpdesk.search_index import include_name
+
 logger = logging.getLogger("alembic.env")
 
 
@@ -20,6 +22,7 @@ def run_migrations_offline() -> None:
         url=current_app.config["SQLALCHEMY_DATABASE_URI"],
         target_metadata=current_app.extensions["migrate"].db.metadata,
         literal_binds=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -29,6 +32,8 @@ def run_migrations_online() -> None:
     migrate = current_app.extensions["migrate"]
     options = dict(migrate.configure_args)
     options.setdefault("process_revision_directives", _skip_empty_revisions)
+    # The full-text index is made by its own DDL, not the models: never drop it.
+    options.setdefault("include_name", include_name)
     with migrate.db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=migrate.db.metadata, **options)
         with context.begin_transaction():

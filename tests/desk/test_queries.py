@@ -145,3 +145,41 @@ def test_queue_pages_read_open_tickets_in_order_from_an_index(app, org, queue):
         steps = plan(*page)
     assert any("ix_tickets_open" in step for step in steps), steps
     assert sorts(steps) == 1, steps
+
+
+BY_UPDATE = ("ix_tickets_open_assignee_updated", "ix_tickets_open_updated")
+
+
+@pytest.mark.parametrize(
+    ("url", "indexes"),
+    [
+        ("/?queue=open&sort=updated", ("ix_tickets_open_updated",)),
+        # PostgreSQL may prefer reading all open tickets by update, filtering the assignee.
+        ("/?queue=unassigned&sort=updated", BY_UPDATE),
+        ("/?queue=mine&sort=updated", BY_UPDATE),
+        ("/?queue=open&status=CLOSED", ("ix_tickets_status_order",)),
+        ("/?queue=open&status=CLOSED&sort=updated", ("ix_tickets_status_updated",)),
+    ],
+)
+def test_other_orders_and_a_status_read_in_order_from_an_index(app, org, url, indexes):
+    """"Last updated first", and one status (Closed holds most tickets), never sort them all."""
+    agents = [factories.make_agent(org, name=f"Agent {n}") for n in range(2)]
+    add_tickets(org, agents, 4)
+    client = app.test_client(user=agents[0])
+    with recorded() as seen:
+        assert client.get(url).status_code == 200
+    (page,) = [(s, p) for s, p in seen if "ORDER BY tickets." in s and "LIMIT" in s and "JOIN" in s]
+    with app.app_context():
+        steps = plan(*page)
+    assert any(index in step for step in steps for index in indexes), "\n".join(steps)
+    assert sorts(steps) == 1, steps
+
+
+def test_counts_read_at_most_the_cap(app, org):
+    """Each of the three counts is bounded (COUNT_CAP + 1 rows), whatever the queue holds."""
+    agents = [factories.make_agent(org, name=f"Agent {n}") for n in range(2)]
+    client = app.test_client(user=agents[0])
+    with recorded() as seen:
+        assert client.get("/?queue=open").status_code == 200
+    (counts,) = [s for s, _ in seen if "count(*)" in s]
+    assert counts.count("LIMIT") == 3

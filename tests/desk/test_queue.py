@@ -197,7 +197,8 @@ def test_each_row_shows_its_age_with_the_exact_moment(nina_client, org, availabl
     with write_transaction():
         db.session.merge(ticket).created_at = opened
     root = parse(nina_client.get("/?queue=open").text)
-    (moment,) = by_id(root, "queue").find_all(lambda n: n.tag == "time")
+    age = by_id(root, "queue").find_all(lambda n: n.tag == "td" and n.get("class") == "age")
+    (moment,) = age[0].find_all(lambda n: n.tag == "time")
     assert moment.all_text() == "3 h ago"
     assert datetime.fromisoformat(moment.get("datetime")) == opened
     assert moment.get("title") == opened.strftime("%Y-%m-%d %H:%M UTC")
