@@ -46,6 +46,7 @@ class SQLiteCounts(Storage):
             raise ValueError(f"{uri}: name the counts file, as sqlite:////path/ratelimits.db")
         with contextlib.suppress(FileExistsError):  # readable by its owner only, as the database
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        self._prepare_file()
         self._local = threading.local()
         self._increments = itertools.count(1)
 
@@ -53,14 +54,29 @@ class SQLiteCounts(Storage):
     def base_exceptions(self) -> type[Exception]:
         return sqlite3.Error
 
+    def _prepare_file(self) -> None:
+        """WAL (kept by the file) and the table, once. Switching the journal mode does not
+        wait for a lock as statements do, so another process doing the same is retried."""
+        connection = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            for attempt in range(50):
+                try:
+                    connection.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError:
+                    if attempt == 49:
+                        raise
+                    time.sleep(0.02)
+            connection.execute(SCHEMA)
+        finally:
+            connection.close()
+
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection, opened anew in a forked worker."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             connection = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=OFF")
-            connection.execute(SCHEMA)
             local.connection, local.pid = connection, os.getpid()
         return local.connection
 

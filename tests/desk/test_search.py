@@ -285,7 +285,7 @@ def test_queries_per_page_do_not_grow_with_rows(nina_client, org, partial):
             say(ticket, "teapot news")
             with write_transaction():
                 saved = db.session.merge(ticket)
-                tickets.set_tags(saved, tickets.tags_named(saved.org, ["china", f"t{n}"]), audit.SYSTEM)
+                tickets.set_tags(saved, tickets.tags_named(saved.org_id, ["china", f"t{n}"]), audit.SYSTEM)
 
     def statements() -> int:
         with counted() as executed:
