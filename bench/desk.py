@@ -1,13 +1,16 @@
-"""Desk page latency at 100,000 tickets: queue page and ticket page against a bare ceiling.
+"""Desk page latency at 100,000 tickets: queue, ticket and search pages against a bare ceiling.
 
 Seeds a migrated database with 100,000 tickets (two messages each, 8% still open, tags
-and categories), one open ticket with 200 messages, then serves it with gunicorn
+and categories; `--tickets 1000000` takes a few minutes), one open ticket with 200
+messages, then serves it with gunicorn
 (2 workers x 4 threads unless told otherwise) and requests, from CONCURRENCY clients on
 keep-alive connections signed in as an agent:
 
     queue/open   GET /?queue=open   (All open: the largest queue, sorted, counted, paged)
     queue/mine   GET /              (Mine, the default)
+    queue/updated GET /?queue=open&sort=updated
     ticket       GET /tickets/BEN-<n>  (200 messages, 200 timeline events)
+    search/*     GET /search?q=…    (one word, two words, a word of every ticket)
     ceiling      a bare Flask page listing 50 rows of the same tickets table
 
 and prints p50/p99 of each. The ceiling is `bare_app()` below, also under gunicorn.
@@ -31,7 +34,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote_plus, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,16 +48,51 @@ PASSWORD = "benchmark"
 BIG_THREAD = 200
 
 
+SYLLABLES = ["ka", "zu", "mer", "tol", "vin", "ra", "pex", "lo", "dra", "qui", "sen", "bor", "fa", "nim"]
+# Words of the seeded text: a few hundred made-up ones, each in a known share of tickets.
+VOCABULARY = sorted({a + b + c for a in SYLLABLES for b in SYLLABLES for c in SYLLABLES[:4]})
+DESCRIPTIONS = 200  # distinct descriptions: each of their words is in 1 ticket of 200
+MESSAGES = 500  # distinct message bodies
+
+
+def seed_text(rng: random.Random):
+    """The pools of descriptions and messages the tickets are made of, rendered once."""
+    from helpdesk.markdown import render_markdown
+
+    def pick(count):
+        return " ".join(rng.choice(VOCABULARY) for _ in range(count))
+
+    descriptions = []
+    for n in range(DESCRIPTIONS):
+        text = (
+            f"Payment failed with **CARD_DECLINED** on the {VOCABULARY[n]} plan.\n\n"
+            f"- Order: `{10000 + n}`\n- Amount: 99.90\n\n{pick(12)}"
+        )
+        descriptions.append((text, str(render_markdown(text))))
+    messages = []
+    for n in range(MESSAGES):
+        text = f"Any news on my order? The {VOCABULARY[-1 - n % len(VOCABULARY)]} screen says {pick(6)}."
+        messages.append((text, str(render_markdown(text))))
+    return descriptions, messages
+
+
 def seed(url: str, instance: Path, tickets: int) -> str:
-    """A migrated database with 100,000 tickets; returns the big ticket's reference."""
+    """A migrated database with `tickets` tickets; returns the big ticket's reference.
+
+    The rows go in by executemany in chunks with the full-text triggers dropped; the index
+    is then built in one statement (as the migration does for existing data) and the
+    triggers come back before the big ticket is written through the services.
+    """
+    import time
+
     os.environ["HELPDESK_INSTANCE_PATH"] = str(instance)
     from flask_migrate import upgrade
     from sqlalchemy import insert, text, update
 
-    from helpdesk import accounts, audit, config, create_app
+    from helpdesk import accounts, audit, config, create_app, search_index
     from helpdesk.db import write_transaction
     from helpdesk.extensions import db
-    from helpdesk.markdown import render_markdown, rendered
+    from helpdesk.markdown import rendered
     from helpdesk.models import (
         Availability,
         Category,
@@ -72,6 +110,7 @@ def seed(url: str, instance: Path, tickets: int) -> str:
     )  # fmt: skip
     from helpdesk.tickets import add_message
 
+    began = time.perf_counter()
     rng = random.Random(42)
     app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url})
     with app.app_context():
@@ -90,10 +129,11 @@ def seed(url: str, instance: Path, tickets: int) -> str:
             ]  # fmt: skip
             customers = [
                 Customer(
-                    org_id=org.id, external_id=f"user_{n}", email=f"user{n}@example.org", name=f"User {n}"
+                    org_id=org.id, external_id=f"user_{n}", email=f"user{n}@example.org",
+                    name=f"{rng.choice(VOCABULARY).title()} {rng.choice(VOCABULARY).title()}",
                 )
-                for n in range(2000)
-            ]
+                for n in range(max(2000, tickets // 50))
+            ]  # fmt: skip
             db.session.add_all(customers)
             categories = [Category(org_id=org.id, name=name) for name in
                           ("Billing", "Orders", "Connectivity", "Accounts", "Hardware", "Shipping")]
@@ -104,13 +144,17 @@ def seed(url: str, instance: Path, tickets: int) -> str:
             customer_ids = [customer.id for customer in customers]
             category_ids = [category.id for category in categories]
             tag_ids = [tag.id for tag in tags]
+        with db.engine.begin() as connection:
+            search_index.drop_triggers(connection)
 
-        description = "Payment failed with **CARD_DECLINED**.\n\n- Order: `12345`\n- Amount: 99.90"
-        description_html = str(render_markdown(description))
-        body, body_html = "Any news on my order?", str(render_markdown("Any news on my order?"))
+        descriptions, messages = seed_text(rng)
+        tickets_table, messages_table = Ticket.__table__, Message.__table__
         start = datetime.now(UTC) - timedelta(days=400)
+        spacing = 400 * 86400 / tickets  # creation times spread over 400 days
         open_statuses = [Status.OPEN, Status.IN_PROGRESS, Status.WAITING]
-        chunk = 5000
+        closed = [Status.RESOLVED, Status.CLOSED]
+        priorities = list(Priority)
+        chunk = 10000
         for first in range(0, tickets, chunk):
             rows, numbers = [], range(first + 1, min(tickets, first + chunk) + 1)
             for number in numbers:
@@ -118,39 +162,52 @@ def seed(url: str, instance: Path, tickets: int) -> str:
                 assignee = rng.choice(agent_ids + [None] * 2) if is_open else rng.choice(agent_ids)
                 if is_open and assignee == agent_ids[0] and rng.random() < 0.9:
                     assignee = agent_ids[1]  # the signed-in agent holds a realistic load
-                closed = [Status.RESOLVED, Status.CLOSED]
                 status = rng.choice(open_statuses) if is_open else rng.choice(closed)
                 if assignee is None:
                     status = Status.OPEN
-                created = start + timedelta(seconds=number * 340)
+                created = start + timedelta(seconds=number * spacing)
+                description, description_html = descriptions[number % DESCRIPTIONS]
                 rows.append(dict(
-                    public_id=f"00000000-0000-4000-8000-{number:012d}", org_id=org_id, number=number,
-                    subject=f"Order #{number} payment failed", description=description,
-                    description_html=description_html, status=status,
-                    priority=rng.choice(list(Priority)), channel=Channel.API,
-                    category_id=rng.choice(category_ids), meta={"orderId": str(number)},
-                    customer_id=rng.choice(customer_ids), assignee_id=assignee,
-                    created_at=created, updated_at=created,
+                    public_id=f"00000000-0000-4000-8000-{number:012d}", org_id=org_id,
+                    number=number, subject=f"Order #{number} payment failed", description=description,
+                    description_html=description_html, status=status, priority=rng.choice(priorities),
+                    channel=Channel.API, level="N1", category_id=rng.choice(category_ids),
+                    category_source=None, category_confidence=None, metadata={"orderId": str(number)},
+                    customer_id=rng.choice(customer_ids), assignee_id=assignee, created_at=created,
+                    updated_at=created + timedelta(seconds=rng.random() * 3 * 86400), assigned_at=None,
                 ))  # fmt: skip
             with write_transaction():
-                db.session.execute(insert(Ticket), rows)
+                db.session.execute(insert(tickets_table), rows)
                 ids = dict(db.session.execute(
                     db.select(Ticket.number, Ticket.id)
                     .where(Ticket.org_id == org_id, Ticket.number.in_(numbers))
                 ).all())  # fmt: skip
-                db.session.execute(insert(Message), [
-                    dict(public_id=f"10000000-0000-4000-8000-{number * 2 + k:012d}", org_id=org_id,
-                         ticket_id=ids[number], role=MessageRole.CUSTOMER, body=body, body_html=body_html,
-                         internal=False, created_at=start + timedelta(seconds=number * 340 + k))
-                    for number in numbers for k in (0, 1)
-                ])  # fmt: skip
+                replies = []
+                for number in numbers:
+                    for k in (0, 1):
+                        body, body_html = messages[rng.randrange(MESSAGES)]
+                        replies.append(dict(
+                            public_id=f"10000000-0000-4000-8000-{number * 2 + k:012d}",
+                            org_id=org_id, ticket_id=ids[number], role=MessageRole.CUSTOMER, body=body,
+                            body_html=body_html, internal=False, author_id=None,
+                            created_at=start + timedelta(seconds=number * spacing + k),
+                        ))  # fmt: skip
+                db.session.execute(insert(messages_table), replies)
                 tagged = [dict(ticket_id=ids[n], tag_id=rng.choice(tag_ids)) for n in numbers if n % 4 == 0]
                 db.session.execute(insert(ticket_tags), tagged)
+            if first and first % 200_000 == 0:
+                print(f"  {first:,} tickets in {time.perf_counter() - began:.0f} s", flush=True)
+        loaded = time.perf_counter()
+        with db.engine.begin() as connection:
+            search_index.build(connection)
+            search_index.install(connection)
+        indexed = time.perf_counter()
         with write_transaction():
             db.session.execute(
                 update(Organization).where(Organization.id == org_id).values(ticket_seq=tickets)
             )
             org = db.session.get(Organization, org_id)
+            description, description_html = descriptions[0]
             big = Ticket(
                 org=org, number=tickets + 1, subject="A long conversation", description=description,
                 description_html=description_html, status=Status.IN_PROGRESS, priority=Priority.HIGH,
@@ -170,7 +227,11 @@ def seed(url: str, instance: Path, tickets: int) -> str:
             name: db.session.scalar(db.select(db.func.count()).select_from(model))
             for name, model in (("tickets", Ticket), ("messages", Message), ("events", TicketEvent))
         }
-        print("seeded", ", ".join(f"{count:,} {name}" for name, count in counts.items()))
+        print(
+            "seeded", ", ".join(f"{count:,} {name}" for name, count in counts.items()),
+            f"in {time.perf_counter() - began:.0f} s (rows {loaded - began:.0f} s,"
+            f" full-text index {indexed - loaded:.0f} s)",
+        )  # fmt: skip
         if db.engine.dialect.name == "postgresql":
             # Measure a settled database, as autovacuum leaves it a minute after a bulk
             # load: planner statistics (without them it expects 3 open tickets of 100,000
@@ -240,8 +301,22 @@ def bare_app():
     return app
 
 
+# One word in about 1 ticket of 200 (a description's plan), two words that meet in fewer
+# (that plan and a word of the messages), and a word of every ticket (the page then ranks
+# the newest 1,000 matches).
+SEARCHES = {
+    "search/1word": VOCABULARY[7],
+    "search/2words": f"{VOCABULARY[7]} {VOCABULARY[-1 - 7]}",
+    "search/common": "payment",
+}
+
+
 def pages(reference: str) -> tuple[tuple[str, str], ...]:
-    return (("queue/open", "/?queue=open"), ("queue/mine", "/"), ("ticket", f"/tickets/{reference}"))
+    return (
+        ("queue/open", "/?queue=open"), ("queue/mine", "/"), ("queue/updated", "/?queue=open&sort=updated"),
+        ("ticket", f"/tickets/{reference}"),
+        *((name, f"/search?q={quote_plus(query)}") for name, query in SEARCHES.items()),
+    )  # fmt: skip
 
 
 def in_process(url: str, instance: Path, reference: str, requests: int) -> None:
@@ -255,15 +330,18 @@ def in_process(url: str, instance: Path, reference: str, requests: int) -> None:
 
     from sqlalchemy import event
 
-    from helpdesk import create_app
+    from helpdesk import auth, create_app
+    from helpdesk.db import write_transaction
     from helpdesk.extensions import db
     from helpdesk.models import Agent
 
     os.environ["HELPDESK_INSTANCE_PATH"] = str(instance)
     app = create_app({"SECRET_KEY": "bench", "DATABASE_URL": url, "RATELIMIT_ENABLED": False})
-    with app.app_context():
+    with app.app_context(), write_transaction():
         agent = db.session.scalar(db.select(Agent).where(Agent.email == "agent0@bench.test"))
-        user_id = agent.get_id()
+        auth.start_session(agent)  # a server-side session, as a real sign-in makes
+        user_id = agent.session_key
+    with app.app_context():
         db.session.remove()
         statements = []
         event.listen(db.engine, "before_cursor_execute", lambda *_: statements.append(1))
@@ -284,7 +362,8 @@ def in_process(url: str, instance: Path, reference: str, requests: int) -> None:
     gc.callbacks.append(timed_collection)
     for name, path in pages(reference):
         for _ in range(20):
-            assert client.get(path).status_code == 200
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code, response.text[:300])
         statements.clear()
         client.get(path)
         count = len(statements)
@@ -299,7 +378,7 @@ def in_process(url: str, instance: Path, reference: str, requests: int) -> None:
             if full_collections else "no full GC"
         )
         print(
-            f"  {name:11} CPU per request: min {min(cpu):5.1f} ms   median "
+            f"  {name:14} CPU per request: min {min(cpu):5.1f} ms   median "
             f"{statistics.median(cpu):5.1f} ms   {count} SQL statements   {collections}"
         )
     gc.callbacks.remove(timed_collection)
@@ -369,7 +448,7 @@ def main() -> None:
         print(f"run {run}")
         for name, result in results.items():  # empty in process: already printed
             print(
-                f"  {name:11} p50 {result['p50']:6.1f} ms   p99 {result['p99']:6.1f} ms   "
+                f"  {name:14} p50 {result['p50']:6.1f} ms   p99 {result['p99']:6.1f} ms   "
                 f"{result['throughput']:7.1f} pages/s   failures {result['failures']}"
             )
     if args.runs > 1 and not args.in_process:
@@ -377,7 +456,7 @@ def main() -> None:
         for name in runs[0]:
             p50 = statistics.median(r[name]["p50"] for r in runs)
             p99 = statistics.median(r[name]["p99"] for r in runs)
-            print(f"  {name:11} p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
+            print(f"  {name:14} p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
 
 
 if __name__ == "__main__":
