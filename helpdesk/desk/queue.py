@@ -1,5 +1,6 @@
 """The queues: Mine, Unassigned, All open, with filters, search and pages."""
 
+import enum
 import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, replace
@@ -53,17 +54,20 @@ class QueueFilters:
         return {key: value for key, value in values.items() if value and value != 1 or key == "queue"}
 
 
+def choice_arg(args, name: str, choices: type[enum.StrEnum]) -> str:
+    """The query string's `name`, upper-cased, if one of `choices` (or empty); else a 422."""
+    value = args.get(name, "").upper()
+    if value and value not in choices.__members__:
+        abort(422, description=f"{name}: choose one of {', '.join(choices)}.")
+    return value
+
+
 def parse_filters(args) -> QueueFilters:
     """Read the filters from the query string; a bad value is a 422 naming the field."""
     queue = args.get("queue", "mine")
     if queue not in QUEUES:
         abort(422, description=f"queue: choose one of {', '.join(QUEUES)}.")
-    status = args.get("status", "").upper()
-    if status and status not in Status.__members__:
-        abort(422, description=f"status: choose one of {', '.join(Status)}.")
-    priority = args.get("priority", "").upper()
-    if priority and priority not in Priority.__members__:
-        abort(422, description=f"priority: choose one of {', '.join(Priority)}.")
+    status, priority = choice_arg(args, "status", Status), choice_arg(args, "priority", Priority)
     sort = args.get("sort", "")
     if sort not in SORTS:
         abort(422, description="sort: choose updated, or leave it out for the most urgent first.")

@@ -11,7 +11,7 @@ from .. import htmx, search, tickets
 from ..extensions import db
 from ..htmx import render
 from ..models import TICKET_IS_OPEN, Agent, Customer, Priority, Status, Ticket
-from .queue import tag_names
+from .queue import choice_arg, tag_names
 
 MAX_QUERY = 200
 MAX_PAGE = search.CANDIDATES // search.PAGE_SIZE + 1
@@ -37,12 +37,7 @@ def parse_filters(args) -> SearchFilters:
     q = args.get("q", "").strip()
     if len(q) > MAX_QUERY:
         abort(422, description=f"q: at most {MAX_QUERY} characters.")
-    status = args.get("status", "").upper()
-    if status and status not in Status.__members__:
-        abort(422, description=f"status: choose one of {', '.join(Status)}.")
-    priority = args.get("priority", "").upper()
-    if priority and priority not in Priority.__members__:
-        abort(422, description=f"priority: choose one of {', '.join(Priority)}.")
+    status, priority = choice_arg(args, "status", Status), choice_arg(args, "priority", Priority)
     page = args.get("page", "1")
     if not page.isdigit() or not 1 <= int(page) <= MAX_PAGE:
         abort(422, description=f"page: a page number from 1 to {MAX_PAGE}.")
