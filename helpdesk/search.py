@@ -29,6 +29,8 @@ SNIPPET_CHARS = 240
 OPEN_MARK, CLOSE_MARK = "\x02", "\x03"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Marks that only punctuation parts are one match: PostgreSQL marks DECLINED_05 as two words.
+_SPLIT_MARK = re.compile(f"{CLOSE_MARK}((?:[^\\w\\s{OPEN_MARK}{CLOSE_MARK}]|_){{1,3}}){OPEN_MARK}")
 _HAS_WORD = re.compile(r"[^\W_]")
 
 
@@ -208,11 +210,13 @@ def _snippets(terms: list[str], ticket_ids: list[int], sqlite: bool) -> dict[int
 def highlight(snippet: str) -> Markup:
     """A snippet with its marked words in <mark>, everything else escaped.
 
-    Only the two mark characters become markup, and always as a balanced pair; the text
-    is cut to SNIPPET_CHARS (a match is never split from its tag).
+    Only the two mark characters become markup, and always as a balanced pair; marked
+    words that only punctuation parts (DECLINED_05, e-mail) are one mark. The text is
+    cut to SNIPPET_CHARS (a match is never split from its tag).
     """
     parts: list[str] = []
     marked, length = False, 0
+    snippet = _SPLIT_MARK.sub(r"\1", snippet)
     for piece in re.split(f"([{OPEN_MARK}{CLOSE_MARK}])", snippet):
         if piece == OPEN_MARK:
             if not marked:

@@ -109,6 +109,9 @@ def test_highlight_only_ever_makes_balanced_marks():
     assert search.highlight("a \x02b\x03 <i>") == "a <mark>b</mark> &lt;i&gt;"
     assert search.highlight("\x03\x03x\x02\x02y") == "x<mark>y</mark>"
     assert len(search.highlight("w" * 5000)) <= search.SNIPPET_CHARS + 1
+    joined = search.highlight("\x02DECLINED\x03_\x0205\x03 and \x02e\x03-\x02mail\x03")
+    assert joined == "<mark>DECLINED_05</mark> and <mark>e-mail</mark>"
+    assert search.highlight("\x02card\x03 \x02declined\x03") == "<mark>card</mark> <mark>declined</mark>"
 
 
 def test_never_across_organizations(app, nina_client, org):
