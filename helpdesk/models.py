@@ -384,7 +384,12 @@ TICKET_IS_OPEN = Ticket.status.in_([literal_column(repr(str(s))) for s in OPEN_S
 
 class Message(db.Model):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_ticket", "ticket_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_messages_ticket", "ticket_id", "created_at"),
+        # An email's Message-ID: ours on replies we send, the sender's on mail taken in
+        # (the same mail twice is stored once).
+        Index("uq_messages_org_id_email_message_id", "org_id", "email_message_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
@@ -395,6 +400,9 @@ class Message(db.Model):
     body_html: Mapped[str] = mapped_column(Text)
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    email_message_id: Mapped[str | None] = mapped_column(String(255))
+    # An emailed message as it arrived, quoted history and signature included.
+    original: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     author: Mapped[Agent | None] = relationship()
@@ -487,7 +495,10 @@ class OutboxMessage(db.Model):
     """A pending delivery (email, Slack, webhook), written in the transaction that caused it."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_message", "message_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -500,6 +511,24 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The conversation message this delivers (a reply to the customer, message.created).
+    message_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class IngestFailure(db.Model):
+    """An email that could not be taken in, kept with the reason for the admin page."""
+
+    __tablename__ = "ingest_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    sender: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(String(255))
+    email_message_id: Mapped[str | None] = mapped_column(String(255))
+    # The start of the mail as received (decoded leniently), for diagnosis.
+    raw: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Webhook(db.Model):
