@@ -520,8 +520,11 @@ def add_message(
     actor: audit.Actor,
     *,
     internal: bool = False,
+    email_message_id: str | None = None,
+    original: str | None = None,
 ) -> Message:
-    """Append a message (or an internal note), rendered before the write began, to the conversation."""
+    """Append a message (or an internal note), rendered before the write began, to the
+    conversation; an emailed one keeps its Message-ID and the mail's `original` text."""
     message = Message(
         org_id=ticket.org_id,
         ticket_id=ticket.id,
@@ -530,6 +533,8 @@ def add_message(
         body_html=body.html,
         internal=internal,
         author=actor.agent,
+        email_message_id=email_message_id,
+        original=original,
     )
     db.session.add(message)
     db.session.flush()
