@@ -54,6 +54,8 @@ class Defaults:
     SMTP_USERNAME = None
     SMTP_PASSWORD = None
     SMTP_FROM = "helpdesk@localhost"
+    # Where customers' answers go (Reply-To, with a ticket token); SMTP_FROM when unset.
+    SUPPORT_ADDRESS = None
     SMTP_STARTTLS = False
     SMTP_TIMEOUT = 10
     WEBHOOK_ALLOW_PRIVATE = False

@@ -67,7 +67,7 @@ class OutboxStatus(enum.StrEnum):
 
 
 # The events an outgoing webhook can subscribe to (docs/notifications.md).
-WEBHOOK_EVENTS = ("ticket.created", "ticket.assigned", "ticket.updated")
+WEBHOOK_EVENTS = ("ticket.created", "ticket.assigned", "ticket.updated", "message.created")
 
 
 def label(value: object) -> str:

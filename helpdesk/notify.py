@@ -4,11 +4,14 @@ Everything here is written in the caller's transaction, so a rolled-back change 
 nobody and a committed one loses no delivery; `helpdesk worker` sends the outbox.
 """
 
+from urllib.parse import urlsplit
+
 from flask import current_app
 from sqlalchemy import Row, bindparam, select
 
 from .db import add_rows, execute
-from .models import AgentLike, LiveEvent, Notification, OutboxMessage, Ticket, TicketLike, Webhook
+from .enums import MessageRole
+from .models import AgentLike, LiveEvent, Message, Notification, OutboxMessage, Ticket, TicketLike, Webhook
 
 
 def ticket_link(ticket: TicketLike) -> str:
@@ -31,8 +34,13 @@ def signal(org_id: int, kind: str, ticket: TicketLike | None = None, agent: Agen
     )
 
 
-def _enqueue(org_id: int, kind: str, payload: dict) -> None:
-    add_rows(OutboxMessage, dict(org_id=org_id, kind=kind, payload=payload))
+def mail_domain() -> str:
+    """The domain of the Message-IDs we make: BASE_URL's host."""
+    return urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+
+
+def _enqueue(org_id: int, kind: str, payload: dict, message_id: int | None = None) -> None:
+    add_rows(OutboxMessage, dict(org_id=org_id, kind=kind, payload=payload, message_id=message_id))
 
 
 ACTIVE_WEBHOOKS = select(Webhook.id, Webhook.events).where(
@@ -46,7 +54,9 @@ def webhooks_of(org_id: int) -> list[Row]:
     return execute(ACTIVE_WEBHOOKS, {"org_id": org_id}).all()
 
 
-def _webhooks(ticket: TicketLike, event: str, hooks: list[Row] | None = None, **extra) -> None:
+def _webhooks(
+    ticket: TicketLike, event: str, hooks: list[Row] | None = None, message_id: int | None = None, **extra
+) -> None:
     """Queue `event` for every active webhook of the organization that wants it."""
     if hooks is None:
         hooks = webhooks_of(ticket.org_id)
@@ -60,6 +70,7 @@ def _webhooks(ticket: TicketLike, event: str, hooks: list[Row] | None = None, **
                     org_id=ticket.org_id,
                     kind="webhook",
                     payload={"webhook_id": hook_id, "event": event, "data": data},
+                    message_id=message_id,
                 )
                 for hook_id in wanted
             ),
@@ -134,3 +145,34 @@ def ticket_updated(ticket: Ticket, changes: dict) -> None:
     """Webhooks and open pages hear of a change to a ticket."""
     _webhooks(ticket, "ticket.updated", changes=changes)
     signal(ticket.org_id, "ticket", ticket=ticket)
+
+
+def message_created(ticket: Ticket, message: Message) -> None:
+    """A message of the conversation (never an internal note) goes out: an agent's reply
+    to the customer by email when they have an address, and every message to the
+    webhooks, so that an integration can relay the whole conversation."""
+    customer = ticket.customer
+    if message.role == MessageRole.AGENT and customer.email:
+        payload = {"template": "customer_reply", "to": customer.email, "ticket_id": ticket.id}
+        _enqueue(ticket.org_id, "email", payload, message_id=message.id)
+    author = message.author
+    _webhooks(
+        ticket, "message.created", message_id=message.id,
+        message={
+            "id": message.public_id,
+            "role": str(message.role),
+            "content": message.body,
+            "html": message.body_html,
+            "author": {"name": author.name, "email": author.email} if author else None,
+            "createdAt": message.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        customer={
+            "id": customer.public_id, "externalId": customer.external_id,
+            "email": customer.email, "name": customer.name,
+        },
+    )  # fmt: skip
+
+
+def delivery_changed(org_id: int, ticket_id: int) -> None:
+    """A reply's delivery was sent or failed: its ticket's open pages refresh."""
+    add_rows(LiveEvent, dict(org_id=org_id, kind="ticket", ticket_id=ticket_id, agent_id=None))

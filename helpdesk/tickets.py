@@ -525,7 +525,13 @@ def add_message(
 ) -> Message:
     """Append a message (or an internal note), rendered before the write began, to the
     conversation; an emailed one keeps its Message-ID and the mail's `original` text."""
+    public_id = new_uuid()
+    if role == MessageRole.AGENT and not internal:
+        # The Message-ID of the email to the customer, the same on every retry; their
+        # answer names it in In-Reply-To.
+        email_message_id = f"<m-{public_id}@{notify.mail_domain()}>"
     message = Message(
+        public_id=public_id,
         org_id=ticket.org_id,
         ticket_id=ticket.id,
         role=role,
@@ -539,6 +545,8 @@ def add_message(
     db.session.add(message)
     db.session.flush()
     audit.record(ticket, actor, "note" if internal else "message", new=str(role))
+    if not internal:
+        notify.message_created(ticket, message)
     if role == MessageRole.CUSTOMER and not internal:
         notify.customer_replied(ticket)
     else:

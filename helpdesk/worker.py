@@ -24,7 +24,7 @@ from flask import Flask, current_app
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import auth, delivery, idempotency
+from . import auth, delivery, idempotency, notify
 from .db import is_sqlite, write_transaction
 from .extensions import db
 from .models import LiveEvent, OutboxMessage, OutboxStatus, utcnow
@@ -42,6 +42,7 @@ class Claim:
     payload: dict
     attempts: int
     created_at: datetime
+    message_id: int | None = None  # the conversation message it delivers
 
 
 def claim(limit: int, lease_seconds: float) -> list[Claim]:
@@ -66,7 +67,9 @@ def claim(limit: int, lease_seconds: float) -> list[Claim]:
             # Counted at claim time: a message that crashes its worker still runs out of attempts.
             row.attempts += 1
             row.locked_until = now + timedelta(seconds=lease_seconds)
-            claims.append(Claim(row.id, row.org_id, row.kind, row.payload, row.attempts, row.created_at))
+            claims.append(
+                Claim(row.id, row.org_id, row.kind, row.payload, row.attempts, row.created_at, row.message_id)
+            )
     return claims
 
 
@@ -84,6 +87,14 @@ def mark_sent(claimed: Claim) -> None:
             .where(OutboxMessage.id == claimed.id, OutboxMessage.status == OutboxStatus.PENDING)
             .values(status=OutboxStatus.SENT, sent_at=utcnow(), locked_until=None, last_error=None)
         )
+        _show_on_ticket(claimed)
+
+
+def _show_on_ticket(claimed: Claim) -> None:
+    """A reply's email shows its delivery state on the ticket page, which refreshes."""
+    ticket_id = claimed.payload.get("ticket_id")
+    if claimed.message_id is not None and claimed.kind == "email" and ticket_id:
+        notify.delivery_changed(claimed.org_id, ticket_id)
 
 
 def mark_failed(claimed: Claim, error: str, *, permanent: bool) -> bool:
@@ -104,6 +115,7 @@ def mark_failed(claimed: Claim, error: str, *, permanent: bool) -> bool:
             .where(OutboxMessage.id == claimed.id, OutboxMessage.status == OutboxStatus.PENDING)
             .values(**values)
         )
+        _show_on_ticket(claimed)
     return give_up
 
 
@@ -125,8 +137,9 @@ def process(claimed: Claim) -> bool:
     try:
         try:
             outgoing = delivery.prepare(
-                claimed.id, claimed.org_id, claimed.kind, claimed.payload, claimed.created_at
-            )
+                claimed.id, claimed.org_id, claimed.kind, claimed.payload, claimed.created_at,
+                claimed.message_id,
+            )  # fmt: skip
         finally:
             db.session.rollback()  # end the read transaction before the network
         outgoing.send()

@@ -27,13 +27,15 @@ class Delivery:
     send: Callable[[], None]
 
 
-def prepare(outbox_id: int, org_id: int, kind: str, payload: dict, created_at: datetime) -> Delivery:
-    """Compose the message an outbox row stands for."""
+def prepare(
+    outbox_id: int, org_id: int, kind: str, payload: dict, created_at: datetime, message_id: int | None = None
+) -> Delivery:
+    """Compose the message an outbox row stands for (`message_id`: the reply it delivers)."""
     config = dict(current_app.config)
     allow_private = bool(config["WEBHOOK_ALLOW_PRIVATE"])
     timeout = float(config["WEBHOOK_TIMEOUT"])
     if kind == "email":
-        email = mail.compose(outbox_id, org_id, payload)
+        email = mail.compose(outbox_id, org_id, payload, message_id)
         return Delivery(kind, email["To"], lambda: mail.send(email, config))
     if kind == "slack":
         url, body = payload["url"], slack.compose(payload)

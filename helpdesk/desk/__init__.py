@@ -3,7 +3,7 @@
 from flask import Blueprint
 
 from ..auth import require_agent
-from . import bulk, canned, header, profile, queue, search, ticket
+from . import bulk, canned, header, new_ticket, profile, queue, search, ticket
 from .pages import desk_header, when
 
 bp = Blueprint("desk", __name__)
@@ -12,6 +12,8 @@ bp.add_app_template_filter(when)
 bp.add_app_template_global(desk_header)
 
 bp.add_url_rule("/", view_func=queue.queue)
+bp.add_url_rule("/tickets/new", "new_ticket", view_func=new_ticket.new_ticket_form)
+bp.add_url_rule("/tickets/new", "open_ticket", view_func=new_ticket.open_from_form, methods=["POST"])
 bp.add_url_rule("/tickets/<reference>", view_func=ticket.ticket)
 bp.add_url_rule("/tickets/<reference>/parts/<part>", view_func=ticket.part)
 bp.add_url_rule("/tickets/<reference>/fields/<field>", view_func=ticket.field)
@@ -20,6 +22,10 @@ bp.add_url_rule(
     "/tickets/<reference>/fields/<field>", view_func=ticket.save_field, methods=["POST"]
 )
 bp.add_url_rule("/tickets/<reference>/messages", view_func=ticket.post_message, methods=["POST"])
+bp.add_url_rule(
+    "/tickets/<reference>/deliveries/<int:delivery_id>/retry",
+    view_func=ticket.retry_delivery, methods=["POST"],
+)
 bp.add_url_rule("/preview", view_func=ticket.preview, methods=["POST"])
 bp.add_url_rule("/availability", view_func=header.availability, methods=["POST"])
 bp.add_url_rule("/notifications", view_func=header.notifications)

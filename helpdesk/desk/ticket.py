@@ -7,13 +7,23 @@ from flask_login import current_user
 from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import audit, htmx, presence, tickets
+from .. import audit, htmx, outbox, presence, tickets
 from ..db import write_transaction
 from ..enums import label
 from ..extensions import db
 from ..htmx import render
 from ..markdown import render_markdown, rendered
-from ..models import Agent, Category, Message, MessageRole, Priority, Status, Ticket, TicketEvent
+from ..models import (
+    Agent,
+    Category,
+    Message,
+    MessageRole,
+    OutboxMessage,
+    Priority,
+    Status,
+    Ticket,
+    TicketEvent,
+)
 from ..validation import InvalidValue
 
 PARTS = ("head", "fields", "customer", "thread", "timeline")
@@ -24,12 +34,16 @@ MAX_BODY = 64 * 1024
 
 
 # The page's two long lists, built once with bound parameters (see db.execute).
+# A reply's email to the customer comes with it: the page shows whether it went out.
 THREAD = (
     select(
         Message.public_id, Message.role, Message.internal, Message.body_html,
         Message.created_at, Agent.name.label("author"),
+        OutboxMessage.id.label("delivery_id"), OutboxMessage.status.label("delivery"),
+        OutboxMessage.last_error.label("delivery_error"), OutboxMessage.attempts.label("delivery_attempts"),
     )
     .outerjoin(Agent, Agent.id == Message.author_id)
+    .outerjoin(OutboxMessage, (OutboxMessage.message_id == Message.id) & (OutboxMessage.kind == "email"))
     .where(Message.ticket_id == bindparam("ticket_id"))
     .order_by(Message.created_at, Message.id)
 )  # fmt: skip
@@ -318,3 +332,16 @@ def preview():
     """The Markdown of the reply box as it will show (not stored)."""
     body = request.form.get("body", "")[:MAX_BODY]
     return render("desk/preview.html", "desk/_preview.html", html=render_markdown(body))
+
+
+def retry_delivery(reference: str, delivery_id: int):
+    """Send a reply's failed email again, from its place in the conversation."""
+    ticket = tickets.get_ticket_for(current_user, reference)
+    with write_transaction():
+        delivery = db.session.get(OutboxMessage, delivery_id)
+        if delivery is None or delivery.message_id is None or delivery.payload.get("ticket_id") != ticket.id:
+            abort(404)
+        outbox.retry(delivery)
+    if not htmx.is_partial():
+        return redirect(url_for("desk.ticket", reference=ticket.reference, _anchor="thread"), code=303)
+    return page(ticket, part="thread")
