@@ -77,15 +77,19 @@ def _webhooks(
         )
 
 
-def _summary(ticket: TicketLike) -> dict:
+def ticket_fields(ticket: TicketLike) -> dict:
+    """What every outside view of a ticket starts with: webhooks, Slack, the API's answers."""
     return {
         "id": ticket.public_id,
         "ticketNumber": ticket.reference,
         "subject": ticket.subject,
         "status": str(ticket.status),
         "priority": str(ticket.priority),
-        "url": ticket_link(ticket),
     }
+
+
+def _summary(ticket: TicketLike) -> dict:
+    return ticket_fields(ticket) | {"url": ticket_link(ticket)}
 
 
 def ticket_created(

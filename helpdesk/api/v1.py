@@ -9,6 +9,7 @@ from ..db import write_transaction
 from ..extensions import db
 from ..markdown import rendered
 from ..models import Customer, Message, MessageRole, Organization, Priority, Status, Ticket, TicketLike
+from ..notify import ticket_fields
 from ..tickets import NewTicket, Opened, add_message, find_ticket, open_once
 from . import schemas
 from .context import actor, answer, current_org, once, read_body
@@ -23,12 +24,7 @@ bp = Blueprint("v1", __name__, url_prefix="/v1")
 def ticket_out(ticket: TicketLike) -> dict:
     """The ticket as Supportdesk's create response has it."""
     customer, agent = ticket.customer, ticket.assignee
-    return {
-        "id": ticket.public_id,
-        "ticketNumber": ticket.reference,
-        "subject": ticket.subject,
-        "status": str(ticket.status),
-        "priority": str(ticket.priority),
+    return ticket_fields(ticket) | {
         "channel": str(ticket.channel),
         "customer": {
             "id": customer.public_id,
