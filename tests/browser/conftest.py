@@ -2,6 +2,8 @@
 
 import pytest
 
+from ..notify.conftest import smtp_server  # noqa: F401 (a real SMTP server, for the conversation flow)
+
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",

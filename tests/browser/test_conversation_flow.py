@@ -9,7 +9,6 @@ from playwright.sync_api import expect
 from helpdesk.models import Availability
 
 from .. import factories, servers
-from ..notify.conftest import smtp_server  # noqa: F401 (a fixture)
 from .conftest import sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
