@@ -16,6 +16,7 @@ from .context import actor, answer, current_org, once, read_body
 from .errors import ApiError, isoformat, timestamp
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
+MAX_NUMBER = 2**31 - 1  # tickets.number is an INTEGER column
 
 
 # --- Shapes -------------------------------------------------------------------------------
@@ -156,7 +157,9 @@ def list_tickets():
     if query.status is not None:
         statement = statement.where(Ticket.status == Status(query.status))
     if query.cursor is not None:
-        statement = statement.where(Ticket.number < int(query.cursor))
+        # Numbers are 32-bit: a cursor past them all pages from the newest (PostgreSQL
+        # refuses a bound beyond its integer range).
+        statement = statement.where(Ticket.number <= min(int(query.cursor) - 1, MAX_NUMBER))
     tickets = db.session.scalars(statement.order_by(Ticket.number.desc()).limit(limit + 1)).all()
     page = tickets[:limit]
     messages = public_messages(page)

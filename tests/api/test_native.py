@@ -161,6 +161,9 @@ def test_list_filters_by_customer_and_status_and_pages(api, customer, org):
     assert resolved["nextCursor"] is None
     everything = api.get("/api/v1/tickets").get_json()["data"]
     assert len(everything) == 6 and everything[0]["subject"] == "theirs"
+    # A cursor past every 32-bit number pages from the newest (PostgreSQL once answered 500).
+    beyond = api.get("/api/v1/tickets?cursor=443296404115&customerExternalId=user_42")
+    assert beyond.status_code == 200 and len(beyond.get_json()["data"]) == 5
 
 
 def test_list_never_shows_another_organizations_tickets(api, customer):
