@@ -11,6 +11,9 @@ from helpdesk.models import IngestFailure, Message, Ticket, TicketEvent
 
 from .. import factories
 
+# The admin pages' fixtures, for /admin/mail.
+from ..admin.conftest import admin, admin_client, forget_user_between_requests  # noqa: F401
+
 MAIL = Path(__file__).parent / "mail"
 
 
@@ -63,4 +66,5 @@ def counts() -> dict:
     """How many rows ingestion can write there are, by table."""
     db.session.rollback()
     tables = {"tickets": Ticket, "messages": Message, "events": TicketEvent, "failures": IngestFailure}
-    return {name: db.session.scalar(db.select(db.func.count()).select_from(model)) for name, model in tables.items()}
+    count = db.select(db.func.count())
+    return {name: db.session.scalar(count.select_from(model)) for name, model in tables.items()}

@@ -28,14 +28,17 @@ from .conftest import counts, eml
 
 def messages_of(ticket) -> list[Message]:
     db.session.rollback()
-    return list(db.session.scalars(db.select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id)))
+    query = db.select(Message).where(Message.ticket_id == ticket.id).order_by(Message.id)
+    return list(db.session.scalars(query))
 
 
 def agent_reply(ticket, agent) -> Message:
     """An agent's reply as the outbound side stores it: its Message-ID on the message."""
     with write_transaction():
         merged = db.session.get(Ticket, ticket.id)
-        message = tickets.add_message(merged, MessageRole.AGENT, rendered("Please restart it."), audit.Actor.of(agent))
+        message = tickets.add_message(
+            merged, MessageRole.AGENT, rendered("Please restart it."), audit.Actor.of(agent)
+        )
         message.email_message_id = f"<m-{message.public_id}@helpdesk.test>"
     return message
 
@@ -82,7 +85,9 @@ def test_an_answer_threads_by_subject_from_the_ticket_s_customer(take_in, ticket
 
 
 def test_a_subject_reference_from_another_sender_opens_a_new_ticket(take_in, ticket, answer):
-    raw = answer("outlook_original_message.eml").replace(b"From: carla@example.org", b"From: mallory@evil.example")
+    raw = answer("outlook_original_message.eml").replace(
+        b"From: carla@example.org", b"From: mallory@evil.example"
+    )
     outcome = take_in(raw)
     assert outcome.action == "opened" and outcome.ticket != ticket.reference
     assert [m.role for m in messages_of(ticket)] == []
@@ -234,7 +239,9 @@ def test_a_multipart_report_is_a_bounce(take_in):
     assert take_in(raw).detail == "a bounce (delivery status notification)"
 
 
-@pytest.mark.parametrize("sender", ["helpdesk@localhost", "support@helpdesk.test", "support+abc@helpdesk.test"])
+@pytest.mark.parametrize(
+    "sender", ["helpdesk@localhost", "support@helpdesk.test", "support+abc@helpdesk.test"]
+)
 def test_our_own_mail_is_ignored(app, take_in, sender):
     app.config["SUPPORT_ADDRESS"] = "Support <support@helpdesk.test>"
     raw = eml("new_ticket.eml").replace(b"Nora New <nora@newcustomer.example>", sender.encode())
