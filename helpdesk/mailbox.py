@@ -71,13 +71,16 @@ def connect(settings: Settings) -> imaplib.IMAP4:
         )
     else:
         imap = imaplib.IMAP4(settings.host, settings.port, timeout=settings.timeout)
+    try:
         if settings.tls == "starttls":
             imap.starttls(ssl.create_default_context())
-    imap.login(settings.username, settings.password)
-    status, _ = imap.select(_quoted(settings.folder))
-    if status != "OK":
-        imap.logout()
-        raise imaplib.IMAP4.error(f"cannot select folder {settings.folder!r}")
+        imap.login(settings.username, settings.password)
+        status, _ = imap.select(_quoted(settings.folder))
+        if status != "OK":
+            raise imaplib.IMAP4.error(f"cannot select folder {settings.folder!r}")
+    except BaseException:
+        _close(imap)
+        raise
     return imap
 
 
@@ -143,8 +146,12 @@ def poll(settings: Settings) -> int:
 
 
 def _close(imap: imaplib.IMAP4) -> None:
-    with contextlib.suppress(OSError, imaplib.IMAP4.error):  # the connection is gone already
+    """Log out, or at least close the socket when the server cannot answer LOGOUT."""
+    try:
         imap.logout()
+    except (OSError, imaplib.IMAP4.error):
+        with contextlib.suppress(OSError):  # the connection is gone already
+            imap.shutdown()
 
 
 class Poller:

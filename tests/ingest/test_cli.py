@@ -31,10 +31,11 @@ def pipe(tmp_path, database_url, org):
     return run
 
 
-def test_a_new_mail_opens_a_ticket_and_the_same_mail_again_is_stored_once(pipe):
+def test_a_new_mail_opens_a_ticket_and_the_same_mail_again_is_stored_once(pipe, org):
     first = pipe(eml("new_ticket.eml"))
     assert first.returncode == 0, first.stderr
-    assert first.stdout.decode().startswith("opened: T-1 opened for nora@newcustomer.example")
+    expected = f"opened: {org.ticket_prefix}-1 opened for nora@newcustomer.example"
+    assert first.stdout.decode().startswith(expected)
     again = pipe(eml("new_ticket.eml"))
     assert again.returncode == 0 and again.stdout.decode().startswith("duplicate:")
     ticket = db.session.scalars(db.select(Ticket)).one()
