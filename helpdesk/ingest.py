@@ -49,6 +49,9 @@ RAW_KEPT = 8 * 1024
 REOPENED = (Status.WAITING, Status.RESOLVED, Status.CLOSED)
 REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl"]
 MAX_SUBJECT = 255
+# The answer is at the top and is cut to MAX_DESCRIPTION anyway: the stripper reads no
+# more than this of a long mail, which keeps its cost bounded.
+STRIP_WINDOW = 4 * tickets.MAX_DESCRIPTION
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 THREAD_ROOT = re.compile(rf"^<?ticket-({UUID})@", re.IGNORECASE)
@@ -91,7 +94,7 @@ class Mail:
     def answer(self) -> str:
         """The new part of the body: without quoted history and signature (the whole
         text when stripping leaves nothing, e.g. a forwarded mail)."""
-        return strip_reply(self.text) or self.text.strip()
+        return strip_reply(self.text[:STRIP_WINDOW]) or self.text.strip()
 
 
 # Parsing

@@ -333,3 +333,14 @@ def test_mail_for_another_organization_s_ticket_does_not_thread(take_in, answer,
     raw = answer("apple_mail_reply.eml")
     outcome = ingest.ingest(db.session.merge(other), raw)
     assert outcome.action == "opened" and outcome.ticket.startswith("OTH-")
+
+
+def test_a_long_mail_is_taken_in_quickly_and_cut_to_the_description_limit(take_in):
+    import time
+
+    raw = eml("new_ticket.eml").replace(b"smoke everywhere.", b"smoke everywhere. " * 400_000)
+    started = time.monotonic()
+    assert take_in(raw).action == "opened"
+    assert time.monotonic() - started < 10
+    ticket = db.session.scalars(db.select(Ticket)).one()
+    assert len(ticket.description) == tickets.MAX_DESCRIPTION
