@@ -344,3 +344,24 @@ def test_a_long_mail_is_taken_in_quickly_and_cut_to_the_description_limit(take_i
     assert time.monotonic() - started < 10
     ticket = db.session.scalars(db.select(Ticket)).one()
     assert len(ticket.description) == tickets.MAX_DESCRIPTION
+
+
+def test_a_duplicate_that_slips_past_the_checks_is_stopped_by_the_unique_index(
+    take_in, ticket, answer, monkeypatch
+):
+    """Two deliveries of one answer at once on PostgreSQL both find it not stored yet; the
+    second insert then fails on the Message-ID's unique index and is a duplicate."""
+    raw = answer("apple_mail_reply.eml")
+    assert take_in(raw).action == "added"
+    real = ingest.already_stored
+    calls = []
+
+    def already_stored(*args):
+        """Not stored, say the check before and the one in the transaction; then the truth."""
+        calls.append(args)
+        return False if len(calls) <= 2 else real(*args)
+
+    monkeypatch.setattr(ingest, "already_stored", already_stored)
+    assert take_in(raw).action == "duplicate"
+    assert len(calls) == 3  # the third, after the unique index refused the insert
+    assert len(messages_of(ticket)) == 1 and counts()["failures"] == 0
