@@ -127,3 +127,30 @@ def test_settings_are_read_as_strings_with_the_port_by_tls():
     with pytest.raises(RuntimeError, match="IMAP_TLS"):
         mailbox.settings_from({"IMAP_HOST": "h", "IMAP_TLS": "tls"})
 
+
+
+def test_the_worker_keeps_running_while_the_mailbox_is_down(app, org, caplog):
+    import threading
+
+    from helpdesk.worker import Worker
+
+    caplog.set_level(logging.WARNING, logger="helpdesk.mailbox")
+    app.config.update(
+        IMAP_HOST="127.0.0.1", IMAP_PORT=1, IMAP_TLS="none", IMAP_USERNAME="u", IMAP_PASSWORD="p",
+        IMAP_ORG=org.slug, IMAP_POLL_SECONDS=0.05, OUTBOX_POLL_SECONDS=0.05,
+    )
+    worker = Worker(app)
+
+    def run():
+        with app.app_context():
+            worker.run()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while caplog.text.count("cannot connect") < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert thread.is_alive()
+    worker.stop()
+    thread.join(timeout=10)
+    assert caplog.text.count("cannot connect") >= 3  # tried again at every poll
