@@ -67,6 +67,14 @@ class Dovecot:
         # Mail and sockets where the unprivileged mail user can reach them (pytest's
         # tmp_path is private to root); configuration and logs in tmp_path.
         self.runtime = Path(tempfile.mkdtemp(prefix="helpdesk-imap-"))
+        try:
+            self._start(tmp_path, as_root)
+        except BaseException:
+            shutil.rmtree(self.runtime, ignore_errors=True)
+            raise
+
+    def _start(self, tmp_path: Path, as_root: bool) -> None:
+        """Write the configuration, start dovecot and wait for its greeting."""
         self.runtime.chmod(0o755)
         (self.runtime / "mail").mkdir()
         os.chown(self.runtime / "mail", self.mail_user.pw_uid, self.mail_user.pw_gid)
@@ -80,7 +88,12 @@ class Dovecot:
         self.process = subprocess.Popen(
             ["dovecot", "-F", "-c", str(self.conf)], stdout=self.output, stderr=subprocess.STDOUT
         )
-        self._wait()
+        try:
+            self._wait()
+        except BaseException:
+            stop(self.process)
+            self.output.close()
+            raise
 
     def _wait(self, timeout: float = 15) -> None:
         deadline = time.monotonic() + timeout
