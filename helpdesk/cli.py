@@ -275,6 +275,26 @@ def create_webhook_command(org_slug, url, secret, events):
     click.echo(hook.secret)
 
 
+@main.command("ingest-email")
+@click.option("--org", "org_slug", required=True, help="Slug of the organization the mail is for.")
+def ingest_email_command(org_slug):
+    """Take in one email from standard input (an MTA's pipe): an answer goes onto its
+    ticket, other mail opens one. Exits 0 for every mail handled, ignored ones included;
+    75 (EX_TEMPFAIL: the MTA retries) when the database cannot be reached."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from . import ingest
+
+    org = _org(org_slug)
+    raw = sys.stdin.buffer.read()
+    try:
+        outcome = ingest.ingest(org, raw)
+    except SQLAlchemyError as error:
+        click.echo(f"Database unavailable, try again later: {error.__class__.__name__}", err=True)
+        sys.exit(75)
+    click.echo(str(outcome))
+
+
 @main.command("worker")
 def worker_command():
     """Deliver the outbox (email, Slack, webhooks) until SIGTERM or SIGINT."""

@@ -58,6 +58,25 @@ class Defaults:
     SUPPORT_ADDRESS = None
     SMTP_STARTTLS = False
     SMTP_TIMEOUT = 10
+    # Where customers write to and answer; None: SMTP_FROM. Replies carry
+    # Reply-To: local+TICKET@domain of it.
+    SUPPORT_ADDRESS = None
+    # Mail taken in (helpdesk/ingest.py): bigger mail is refused, and a sender with
+    # INGEST_FLOOD_LIMIT mails in INGEST_FLOOD_SECONDS is ignored until the window passes.
+    INGEST_MAX_BYTES = 10 * 1024 * 1024
+    INGEST_FLOOD_LIMIT = 20
+    INGEST_FLOOD_SECONDS = 600
+    # The mailbox the worker polls (helpdesk/mailbox.py), for the organization IMAP_ORG;
+    # no IMAP_HOST: none. IMAP_TLS is ssl, starttls or none; IMAP_PORT defaults by it.
+    IMAP_HOST = None
+    IMAP_PORT = None
+    IMAP_USERNAME = None
+    IMAP_PASSWORD = None
+    IMAP_FOLDER = "INBOX"
+    IMAP_TLS = "ssl"
+    IMAP_ORG = None
+    IMAP_POLL_SECONDS = 60
+    IMAP_TIMEOUT = 30
     WEBHOOK_ALLOW_PRIVATE = False
     WEBHOOK_TIMEOUT = 5  # seconds to connect, and between bytes of the answer
     OUTBOX_MAX_ATTEMPTS = 8
@@ -91,6 +110,8 @@ def load(app: Flask, test_config: dict | None) -> None:
         raise RuntimeError(
             "No secret key: set HELPDESK_SECRET_KEY or run `helpdesk init` to create one."
         )
+    if not app.config.get("SUPPORT_ADDRESS"):
+        app.config["SUPPORT_ADDRESS"] = app.config["SMTP_FROM"]
     if app.config["BASE_URL"].lower().startswith("https://"):
         # Served over HTTPS: cookies never travel in clear (security.py adds HSTS).
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True

@@ -300,6 +300,8 @@ class Ticket(db.Model):
         Index("ix_tickets_status_updated", "org_id", "status", "updated_at", "id"),
         Index("ix_tickets_customer", "org_id", "customer_id", "created_at"),
         Index("ix_tickets_created", "org_id", "created_at"),
+        # The Message-ID of the email that opened it: the same mail twice opens one ticket.
+        Index("uq_tickets_org_id_email_message_id", "org_id", "email_message_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -322,6 +324,7 @@ class Ticket(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_message_id: Mapped[str | None] = mapped_column(String(255))
 
     org: Mapped[Organization] = relationship()
     customer: Mapped[Customer] = relationship()

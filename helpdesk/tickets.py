@@ -65,6 +65,8 @@ class NewTicket:
     tag_ids: list[str] = field(default_factory=list)
     channel: Channel = Channel.API
     messages: list[NewMessage] = field(default_factory=list)
+    # The Message-ID of the email it comes from (tickets opened by email, helpdesk/ingest.py).
+    email_message_id: str | None = None
 
 
 def month_start(now: datetime) -> datetime:
@@ -417,6 +419,7 @@ def _insert(
         assignee_id=agent.id if agent else None,
         assigned_at=now if agent else None,
         updated_at=now,
+        email_message_id=new.email_message_id,
     )
     return Opened(id=ticket_id, reference=reference, customer=customer, assignee=agent, **shown)
 

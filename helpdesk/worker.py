@@ -24,7 +24,7 @@ from flask import Flask, current_app
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import auth, delivery, idempotency, notify
+from . import auth, delivery, idempotency, mailbox, notify
 from .db import is_sqlite, write_transaction
 from .extensions import db
 from .models import LiveEvent, OutboxMessage, OutboxStatus, utcnow
@@ -191,6 +191,7 @@ class Worker:
         self.poll = float(config["OUTBOX_POLL_SECONDS"])
         self.keep_signals = float(config["LIVE_EVENTS_KEEP_SECONDS"])
         self.next_prune = 0.0
+        self.mailbox = mailbox.Poller.from_config(config)  # None without HELPDESK_IMAP_HOST
         self.stopping = threading.Event()
 
     def stop(self) -> None:
@@ -215,6 +216,8 @@ class Worker:
         while not self.stopping.is_set():
             try:
                 claimed = self.run_once()
+                if self.mailbox is not None:
+                    self.mailbox.poll_if_due(time.monotonic())
                 if time.monotonic() >= self.next_prune:
                     prune_live_events(self.keep_signals)
                     idempotency.forget_expired()

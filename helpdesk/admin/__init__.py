@@ -45,4 +45,4 @@ def page(fragment_template: str, title: str, status: int = 200, **context):
     )
 
 
-from . import agents, catalog, keys, outbox, overview, rules, settings  # noqa: E402,F401  (the sections register their views on bp)
+from . import agents, catalog, keys, mail, outbox, overview, rules, settings  # noqa: E402,F401  (the sections register their views on bp)

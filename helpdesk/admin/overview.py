@@ -56,6 +56,7 @@ SECTIONS = [
     ("admin.classifier", "Categorisation", "What the classifier learnt, and its threshold."),
     ("admin.outbox", "Outbox", "Emails, Slack messages and webhooks on their way."),
     ("admin.webhook_list", "Webhooks", "Signed event deliveries to your systems."),
+    ("admin.mail_failures", "Inbound mail", "Mail from customers that failed to ingest, and why."),
     ("admin.audit_log", "Audit log", "Every change made here, by whom, when."),
 ]
 

@@ -9,7 +9,7 @@ from .conftest import HX, admin_events
 
 PAGES = ["/admin/", "/admin/agents", "/admin/api-keys", "/admin/categories", "/admin/tags",
          "/admin/outbox", "/admin/webhooks", "/admin/settings", "/admin/classifier", "/admin/audit",
-         "/admin/rules", "/admin/rules/new"]
+         "/admin/rules", "/admin/rules/new", "/admin/mail"]
 
 
 @pytest.mark.parametrize("url", PAGES)
