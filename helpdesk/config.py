@@ -54,8 +54,6 @@ class Defaults:
     SMTP_USERNAME = None
     SMTP_PASSWORD = None
     SMTP_FROM = "helpdesk@localhost"
-    # Where customers' answers go (Reply-To, with a ticket token); SMTP_FROM when unset.
-    SUPPORT_ADDRESS = None
     SMTP_STARTTLS = False
     SMTP_TIMEOUT = 10
     # Where customers write to and answer; None: SMTP_FROM. Replies carry
@@ -110,8 +108,6 @@ def load(app: Flask, test_config: dict | None) -> None:
         raise RuntimeError(
             "No secret key: set HELPDESK_SECRET_KEY or run `helpdesk init` to create one."
         )
-    if not app.config.get("SUPPORT_ADDRESS"):
-        app.config["SUPPORT_ADDRESS"] = app.config["SMTP_FROM"]
     if app.config["BASE_URL"].lower().startswith("https://"):
         # Served over HTTPS: cookies never travel in clear (security.py adds HSTS).
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True

@@ -250,15 +250,6 @@ def test_our_own_mail_is_ignored(app, take_in, sender):
     assert counts()["tickets"] == 0
 
 
-def test_support_address_falls_back_to_smtp_from(tmp_path):
-    from helpdesk import create_app
-
-    from ..conftest import app_config
-
-    app = create_app(app_config(tmp_path) | {"SMTP_FROM": "desk@acme.test"})
-    assert app.config["SUPPORT_ADDRESS"] == "desk@acme.test"
-
-
 def test_a_flooding_sender_is_ignored_once_over_the_limit(app, take_in):
     app.config["INGEST_FLOOD_LIMIT"] = 3
     outcomes = []

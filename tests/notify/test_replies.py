@@ -168,3 +168,13 @@ def test_a_dead_smtp_server_delays_replies_without_losing_or_blocking_them(
     received = smtp_server.mailbox.wait_for(4)
     assert sorted(message["Message-ID"] for message in received) == sorted(m.email_message_id for m in sent)
     assert {row.status for row in outbox_rows(kind="email")} == {OutboxStatus.SENT}
+
+
+def test_a_support_address_takes_the_answers(notify_app, smtp_server, org):
+    notify_app.config["SUPPORT_ADDRESS"] = "Acme Support <help@acme.test>"
+    ticket = factories.make_ticket(org)
+    reply(ticket, "Hello")
+    run_worker(notify_app)
+    [email] = [m for m in smtp_server.mailbox.wait_for(1) if m["To"] == ticket.customer.email]
+    assert email["Reply-To"].addresses[0].addr_spec == f"help+{ticket.public_id}@acme.test"
+    assert email["From"].addresses[0].addr_spec == "desk@helpdesk.test"  # sent as SMTP_FROM
