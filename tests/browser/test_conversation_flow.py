@@ -1,7 +1,11 @@
 """The conversation in a real browser: an agent's reply is emailed by the real worker to a
-real SMTP server and the page says so; an agent opens a ticket from the web form."""
+real SMTP server and the page says so; the customer's emailed answer, piped into
+`helpdesk ingest-email`, appears on the open page; an agent opens a ticket from the web form."""
 
 import re
+import subprocess
+import sys
+from email.message import EmailMessage
 
 import pytest
 from playwright.sync_api import expect
@@ -24,7 +28,9 @@ def worker(tmp_path, database_url, smtp_server):
         yield process
 
 
-def test_a_reply_is_emailed_and_the_page_shows_it_sent(live_server, page, org, smtp_server, worker):
+def test_a_reply_is_emailed_sent_shows_and_the_emailed_answer_appears_live(
+    live_server, page, org, smtp_server, worker, tmp_path, database_url
+):
     nina = factories.make_agent(org, name="Nina", email="nina@example.com")
     ada = factories.make_customer(org, email="ada@example.org", name="Ada")
     ticket = factories.make_ticket(org, ada, subject="Card declined")
@@ -39,6 +45,25 @@ def test_a_reply_is_emailed_and_the_page_shows_it_sent(live_server, page, org, s
     expect(reply.locator("footer.delivery")).to_contain_text("Emailed to the customer", timeout=20_000)
     [email] = [m for m in smtp_server.mailbox.wait_for(1) if m["To"] == "ada@example.org"]
     assert email["Subject"] == f"[{ticket.reference}] Card declined"
+
+    # Ada answers from her mail client; the MTA pipes it in; the open page shows it.
+    answer = EmailMessage()
+    answer["From"] = "Ada <ada@example.org>"
+    answer["To"] = email["Reply-To"]
+    answer["Subject"] = "Re: " + email["Subject"]
+    answer["Message-ID"] = "<answer-1@mail.example.org>"
+    answer["In-Reply-To"] = email["Message-ID"]
+    answer["References"] = email["References"] + " " + email["Message-ID"]
+    answer.set_content("Thank you, it works now!\n\nOn Mon, Nina wrote:\n> We refunded you, Ada.\n")
+    env = servers.helpdesk_env(tmp_path / "instance", database_url, BASE_URL="http://helpdesk.test")
+    piped = subprocess.run(
+        [sys.executable, "-m", "helpdesk.cli", "ingest-email", "--org", org.slug],
+        input=answer.as_bytes(), cwd=servers.ROOT, env=env, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    customer_says = page.locator("#thread article.role-customer").last
+    expect(customer_says).to_contain_text("Thank you, it works now!", timeout=15_000)
+    expect(customer_says).not_to_contain_text("We refunded you")  # the quoted history is stripped
     assert page.console.problems == []
 
 
