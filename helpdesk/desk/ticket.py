@@ -38,7 +38,7 @@ MAX_BODY = 64 * 1024
 THREAD = (
     select(
         Message.public_id, Message.role, Message.internal, Message.body_html,
-        Message.created_at, Agent.name.label("author"),
+        Message.created_at, Agent.name.label("author"), Message.original,
         OutboxMessage.id.label("delivery_id"), OutboxMessage.status.label("delivery"),
         OutboxMessage.last_error.label("delivery_error"), OutboxMessage.attempts.label("delivery_attempts"),
     )

@@ -63,7 +63,9 @@ def test_a_reply_is_emailed_sent_shows_and_the_emailed_answer_appears_live(
     assert piped.returncode == 0, piped.stderr
     customer_says = page.locator("#thread article.role-customer").last
     expect(customer_says).to_contain_text("Thank you, it works now!", timeout=15_000)
-    expect(customer_says).not_to_contain_text("We refunded you")  # the quoted history is stripped
+    expect(customer_says.locator(".prose")).not_to_contain_text("We refunded you")  # quotes stripped
+    customer_says.get_by_text("The whole email, with its quoted history").click()
+    expect(customer_says.locator("details.original pre")).to_contain_text("> We refunded you, Ada.")
     assert page.console.problems == []
 
 
